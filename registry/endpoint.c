@@ -1,0 +1,338 @@
+/* endpoint.c - one place images are read from or written to, whichever the
+ * transport; the digest checks every reader relies on live here, once. */
+#include "registry.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../layers/hash.h"
+#include "../manifest/digest.h"
+#include "../manifest/mediatype.h"
+#include "../manifest/ref.h"
+#include "transport.h"
+
+#define LAYOUT_PREFIX "oci:"
+
+struct rg_endpoint {
+	const struct rg_options *opt; /* borrowed */
+	const struct rg_transport_ops *ops;
+	struct rg_transport *transport;
+	bool layout;
+	char *display;    /* as given */
+	char *repository; /* "host/path" or "oci:PATH" */
+	char *host;       /* registry domain, NULL for layouts */
+	char *path;       /* repository path, or layout directory */
+	char *tag;        /* NULL when none given */
+	char *digest;     /* NULL when none given */
+	char *reference;  /* digest, else tag, else "latest" */
+};
+
+void rg_options_init(struct rg_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->jobs = 4;
+	o->max_attempts = 5;
+}
+
+int rg_global_init(struct err *e)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return err_set(e, ERR_OPERATIONAL, "cannot initialise libcurl");
+	return 0;
+}
+
+void rg_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+void rg_endpoint_free(struct rg_endpoint *ep)
+{
+	if (!ep)
+		return;
+	if (ep->ops && ep->transport)
+		ep->ops->free(ep->transport);
+	free(ep->display);
+	free(ep->repository);
+	free(ep->host);
+	free(ep->path);
+	free(ep->tag);
+	free(ep->digest);
+	free(ep->reference);
+	free(ep);
+}
+
+/* "oci:PATH[:TAG]" or "oci:PATH@DIGEST". As in skopeo, PATH holds no ':'. */
+static int layout_parse(struct rg_endpoint *ep, const char *spec, struct err *e)
+{
+	const char *at = strchr(spec, '@');
+	const char *colon = strchr(spec, ':');
+	size_t pathlen;
+
+	if (at) {
+		if (mf_digest_check(at + 1, "digest", e) < 0)
+			return err_prefix(e, "oci:%.200s", spec);
+		pathlen = (size_t)(at - spec);
+		ep->digest = strdup(at + 1);
+	} else if (colon) {
+		if (!mf_tag_valid(colon + 1))
+			return err_set(e, ERR_INPUT,
+				       "oci:%.200s: '%.130s' is not a valid tag (letters, digits, '_', '.', "
+				       "'-'; at most 128)",
+				       spec, colon + 1);
+		pathlen = (size_t)(colon - spec);
+		ep->tag = strdup(colon + 1);
+	} else {
+		pathlen = strlen(spec);
+	}
+	if (pathlen == 0)
+		return err_set(e, ERR_INPUT, "oci:%.200s: the layout directory is missing (oci:PATH[:TAG])",
+			       spec);
+	ep->path = strndup(spec, pathlen);
+	if (!ep->path)
+		return err_set(e, ERR_OPERATIONAL, "out of memory");
+	if (asprintf(&ep->repository, LAYOUT_PREFIX "%s", ep->path) < 0) {
+		ep->repository = NULL;
+		return err_set(e, ERR_OPERATIONAL, "out of memory");
+	}
+	return 0;
+}
+
+int rg_endpoint_open(const char *ref, const struct rg_options *opt, struct rg_endpoint **ret_ep,
+		     struct err *e)
+{
+	struct rg_endpoint *ep;
+	struct mf_ref *r = NULL;
+	int rc = -1;
+
+	ep = calloc(1, sizeof(*ep));
+	if (!ep || !(ep->display = strdup(ref))) {
+		err_set(e, ERR_OPERATIONAL, "out of memory");
+		goto out;
+	}
+	ep->opt = opt;
+	if (strncmp(ref, LAYOUT_PREFIX, strlen(LAYOUT_PREFIX)) == 0) {
+		ep->layout = true;
+		if (layout_parse(ep, ref + strlen(LAYOUT_PREFIX), e) < 0)
+			goto out;
+		if (rg_layout_open(ep->path, opt, &ep->transport, &ep->ops, e) < 0)
+			goto out;
+	} else {
+		if (mf_ref_parse(ref, &r, e) < 0)
+			goto out;
+		ep->host = strdup(r->domain);
+		ep->path = strdup(r->path);
+		ep->repository = mf_ref_repository(r);
+		if (r->tag)
+			ep->tag = strdup(r->tag);
+		if (r->digest)
+			ep->digest = strdup(r->digest);
+		if (!ep->host || !ep->path || !ep->repository) {
+			err_set(e, ERR_OPERATIONAL, "out of memory");
+			goto out;
+		}
+		if (rg_distribution_open(mf_ref_api_host(r), r->path, mf_ref_auth_key(r),
+					 mf_ref_is_loopback(r), opt, &ep->transport, &ep->ops, e) < 0) {
+			err_prefix(e, "%s", ep->repository);
+			goto out;
+		}
+	}
+	ep->reference = strdup(ep->digest ? ep->digest : ep->tag ? ep->tag : "latest");
+	if (!ep->reference) {
+		err_set(e, ERR_OPERATIONAL, "out of memory");
+		goto out;
+	}
+	*ret_ep = ep;
+	ep = NULL; /* transferred */
+	rc = 0;
+out:
+	mf_ref_free(r);
+	rg_endpoint_free(ep);
+	return rc;
+}
+
+bool rg_endpoint_is_layout(const struct rg_endpoint *ep)
+{
+	return ep->layout;
+}
+
+const char *rg_endpoint_reference(const struct rg_endpoint *ep)
+{
+	return ep->reference;
+}
+
+const char *rg_endpoint_tag(const struct rg_endpoint *ep)
+{
+	return ep->tag;
+}
+
+const char *rg_endpoint_digest(const struct rg_endpoint *ep)
+{
+	return ep->digest;
+}
+
+const char *rg_endpoint_repository(const struct rg_endpoint *ep)
+{
+	return ep->repository;
+}
+
+const char *rg_endpoint_display(const struct rg_endpoint *ep)
+{
+	return ep->display;
+}
+
+bool rg_endpoint_can_mount(const struct rg_endpoint *dst, const struct rg_endpoint *src)
+{
+	return !dst->layout && !src->layout && dst->ops->blob_mount &&
+	       strcmp(dst->host, src->host) == 0 && strcmp(dst->path, src->path) != 0;
+}
+
+void rg_manifest_blob_clear(struct rg_manifest_blob *mb)
+{
+	if (!mb)
+		return;
+	free(mb->data);
+	free(mb->media_type);
+	memset(mb, 0, sizeof(*mb));
+}
+
+int rg_manifest_get(struct rg_endpoint *ep, const char *reference, struct rg_manifest_blob *ret,
+		    struct err *e)
+{
+	char computed[LY_DIGEST_MAX];
+	char *media_type = NULL, *claimed = NULL;
+	struct buf body;
+	int rc = -1;
+
+	if (!reference)
+		reference = ep->reference;
+	buf_init(&body, LIMIT_MANIFEST_BYTES);
+	if (ep->ops->manifest_get(ep->transport, reference, &body, &media_type, &claimed, e) < 0)
+		goto out;
+	/* A manifest is trusted only when its bytes hash to the digest asked
+	 * for, or, when asked by tag, to the digest the registry vouches for. */
+	ly_sha256_digest(body.data ? body.data : "", body.len, computed);
+	if (mf_digest_valid(reference)) {
+		if (!ly_digest_matches(reference, body.data ? body.data : "", body.len)) {
+			err_set(e, ERR_VERIFY,
+				"%s@%s: the manifest received does not match its digest (got %s); the "
+				"registry's storage is corrupt or something altered the response",
+				ep->repository, reference, computed);
+			goto out;
+		}
+	} else if (claimed && mf_digest_valid(claimed) &&
+		   !ly_digest_matches(claimed, body.data ? body.data : "", body.len)) {
+		err_set(e, ERR_VERIFY,
+			"%s:%s: the manifest received does not match the digest the registry "
+			"announced (%s, got %s)",
+			ep->repository, reference, claimed, computed);
+		goto out;
+	}
+	memset(ret, 0, sizeof(*ret));
+	snprintf(ret->digest, sizeof(ret->digest), "%s",
+		 mf_digest_valid(reference) ? reference : computed);
+	ret->data = buf_detach(&body, &ret->len);
+	if (!ret->data) {
+		err_set(e, ERR_OPERATIONAL, "out of memory");
+		goto out;
+	}
+	ret->media_type = media_type;
+	media_type = NULL; /* transferred */
+	rc = 0;
+out:
+	buf_free(&body);
+	free(media_type);
+	free(claimed);
+	return rc;
+}
+
+int rg_manifest_put(struct rg_endpoint *ep, const char *reference, const void *data, size_t len,
+		    const char *media_type, struct err *e)
+{
+	if (mf_digest_valid(reference) && !ly_digest_matches(reference, data, len))
+		return err_set(e, ERR_INPUT, "%s: refusing to push a manifest under digest %s it does not have",
+			       ep->repository, reference);
+	return ep->ops->manifest_put(ep->transport, reference, data, len, media_type, e);
+}
+
+int rg_blob_exists(struct rg_endpoint *ep, const char *digest, struct err *e)
+{
+	return ep->ops->blob_exists(ep->transport, digest, e);
+}
+
+static int sink_to_buf(void *ctx, const void *data, size_t n)
+{
+	return buf_append(ctx, data, n);
+}
+
+int rg_blob_get(struct rg_endpoint *ep, const char *digest, struct buf *out, struct err *e)
+{
+	buf_reset(out);
+	if (ep->ops->blob_fetch(ep->transport, digest, sink_to_buf, out, e) < 0) {
+		if (out->len >= out->max)
+			err_set(e, ERR_INPUT, "%s@%s: blob larger than %zu bytes, which inlay refuses here",
+				ep->repository, digest, out->max);
+		return -1;
+	}
+	if (!ly_digest_matches(digest, out->data ? out->data : "", out->len))
+		return err_set(e, ERR_VERIFY,
+			       "%s@%s: the blob received does not match its digest; the registry's "
+			       "storage is corrupt or something altered the response",
+			       ep->repository, digest);
+	return 0;
+}
+
+struct memory_source {
+	const char *data;
+	size_t len, pos;
+};
+
+static ssize_t source_from_memory(void *ctx, void *data, size_t n)
+{
+	struct memory_source *m = ctx;
+	size_t left = m->len - m->pos;
+
+	if (n > left)
+		n = left;
+	memcpy(data, m->data + m->pos, n);
+	m->pos += n;
+	return (ssize_t)n;
+}
+
+int rg_blob_put(struct rg_endpoint *ep, const char *digest, const void *data, size_t len,
+		struct err *e)
+{
+	struct memory_source m = {data, len, 0};
+	int present;
+
+	if (!ly_digest_matches(digest, data, len))
+		return err_set(e, ERR_INPUT, "%s: refusing to push a blob under digest %s it does not have",
+			       ep->repository, digest);
+	present = ep->ops->blob_exists(ep->transport, digest, e);
+	if (present < 0)
+		return -1;
+	if (present)
+		return 0;
+	if (ep->ops->blob_upload(ep->transport, digest, (int64_t)len, source_from_memory, &m, e) < 0)
+		return -1;
+	return 1;
+}
+
+/* For transfer.c: the transport behind an endpoint. */
+const struct rg_transport_ops *rg_endpoint_ops(struct rg_endpoint *ep, struct rg_transport **ret_t)
+{
+	*ret_t = ep->transport;
+	return ep->ops;
+}
+
+const char *rg_endpoint_path(const struct rg_endpoint *ep)
+{
+	return ep->path;
+}
+
+const struct rg_options *rg_endpoint_options(const struct rg_endpoint *ep)
+{
+	return ep->opt;
+}

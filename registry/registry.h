@@ -1,0 +1,130 @@
+/* registry.h - the face of registry/: where images are read and written.
+ *
+ * An endpoint is one repository in an OCI distribution registry
+ * ("[docker://]host/name[:tag][@digest]") or one OCI image layout directory
+ * ("oci:PATH[:TAG]"). Both offer the same operations, so the copy and
+ * instrument pipelines never care which they talk to.
+ *
+ * Every manifest and blob read is verified against its digest before the
+ * bytes are handed on; a blob is streamed, never held whole in memory.
+ */
+#ifndef INLAY_REGISTRY_H
+#define INLAY_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../manifest/buf.h"
+#include "../manifest/digest.h"
+#include "../manifest/err.h"
+#include "../manifest/image.h"
+
+/* Options shared by every endpoint of one command run. Strings are borrowed
+ * and must outlive the endpoints. */
+struct rg_options {
+	const char *ca_file;  /* --ca-file: extra CA bundle for TLS */
+	bool insecure;        /* --insecure: skip TLS verification */
+	bool plain_http;      /* --plain-http: always HTTP */
+	const char *creds;    /* --creds USER:PASS, or NULL */
+	const char *authfile; /* --authfile, or NULL */
+	int jobs;             /* parallel blob transfers (>= 1) */
+	bool quiet;           /* no progress bars */
+	int max_attempts;     /* tries per request, >= 1 (default 5) */
+};
+
+/* Default values for every field. */
+void rg_options_init(struct rg_options *o);
+
+/* Once per process, before any endpoint is used and before threads start
+ * (initialises libcurl). */
+int rg_global_init(struct err *e);
+void rg_global_cleanup(void);
+
+struct rg_endpoint; /* opaque */
+
+/* Open an endpoint from a reference string. Nothing is contacted yet.
+ * ERR_INPUT when the reference is malformed. */
+int rg_endpoint_open(const char *ref, const struct rg_options *opt, struct rg_endpoint **ret_ep,
+		     struct err *e);
+
+/* Accepts NULL. */
+void rg_endpoint_free(struct rg_endpoint *ep);
+
+/* True for an OCI layout endpoint. */
+bool rg_endpoint_is_layout(const struct rg_endpoint *ep);
+
+/* What the reference asks for: its digest, else its tag, else "latest". */
+const char *rg_endpoint_reference(const struct rg_endpoint *ep);
+
+/* The tag given in the reference, or NULL. */
+const char *rg_endpoint_tag(const struct rg_endpoint *ep);
+
+/* The digest given in the reference, or NULL. */
+const char *rg_endpoint_digest(const struct rg_endpoint *ep);
+
+/* The repository as shown to users: "localhost:5000/app" or "oci:/path".
+ * Results are printed as "<repository>@sha256:...". */
+const char *rg_endpoint_repository(const struct rg_endpoint *ep);
+
+/* The reference as given (without credentials; for messages). */
+const char *rg_endpoint_display(const struct rg_endpoint *ep);
+
+/* True when blobs can be mounted from src into dst without moving bytes:
+ * both are repositories on the same registry host. */
+bool rg_endpoint_can_mount(const struct rg_endpoint *dst, const struct rg_endpoint *src);
+
+/* A manifest as read: the exact bytes, their media type and verified digest. */
+struct rg_manifest_blob {
+	char *data;
+	size_t len;
+	char *media_type;
+	char digest[MF_DIGEST_MAX];
+};
+void rg_manifest_blob_clear(struct rg_manifest_blob *mb);
+
+/* Read the manifest named by `reference` (tag or digest; NULL means the
+ * endpoint's own reference). Bounded to LIMIT_MANIFEST_BYTES. When reference
+ * is a digest the bytes must hash to it; when it is a tag and the registry
+ * sends Docker-Content-Digest, they must hash to that. ERR_OPERATIONAL with
+ * http_status 404 when it does not exist. */
+int rg_manifest_get(struct rg_endpoint *ep, const char *reference, struct rg_manifest_blob *ret,
+		    struct err *e);
+
+/* Store a manifest under `reference` (a tag or its own digest). For a
+ * layout, a tag also names it in index.json. */
+int rg_manifest_put(struct rg_endpoint *ep, const char *reference, const void *data, size_t len,
+		    const char *media_type, struct err *e);
+
+/* 1 when the blob is present, 0 when not, -1 on error. */
+int rg_blob_exists(struct rg_endpoint *ep, const char *digest, struct err *e);
+
+/* Read a small blob (a config) whole into out, whose limit bounds it; the
+ * bytes are verified against digest. */
+int rg_blob_get(struct rg_endpoint *ep, const char *digest, struct buf *out, struct err *e);
+
+/* Store a blob held in memory (a config, the sensor layer), unless present.
+ * The digest is checked before anything is sent. Returns 1 when it was
+ * uploaded, 0 when it was already there, -1 on error. */
+int rg_blob_put(struct rg_endpoint *ep, const char *digest, const void *data, size_t len,
+		struct err *e);
+
+/* Counters of one command run; updated by the transfer functions. */
+struct rg_stats {
+	uint64_t bytes_downloaded;
+	uint64_t bytes_uploaded;
+	unsigned blobs_present;  /* already at the destination: nothing sent */
+	unsigned blobs_mounted;  /* cross-repository mount: nothing sent */
+	unsigned blobs_streamed; /* read from the source and written */
+};
+
+/* Make every blob of descs[0..n) present at dst, `jobs` at a time: skipped
+ * when already there (HEAD), mounted when dst and src share a registry
+ * (falling back to a copy on any failure), otherwise streamed from src to dst
+ * with bounded memory and verified while it flows; a blob whose bytes do not
+ * match its digest is never committed at dst. stats may be NULL. */
+int rg_blobs_transfer(struct rg_endpoint *src, struct rg_endpoint *dst,
+		      const struct mf_descriptor *const *descs, size_t n, int jobs,
+		      struct rg_stats *stats, struct err *e);
+
+#endif

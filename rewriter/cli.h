@@ -1,0 +1,102 @@
+/* cli.h - what every inlay subcommand shares: the command table, the
+ * transport options (--ca-file, --creds, ...) and their parsing.
+ *
+ * A subcommand is `int cmd_NAME(int argc, char **argv, struct err *e)`: it
+ * prints results to stdout and returns 0, or returns -1 with e filled; main
+ * prints e and exits with its class (DESIGN.md section 7). */
+#ifndef INLAY_RW_CLI_H
+#define INLAY_RW_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "../manifest/err.h"
+#include "../manifest/image.h"
+#include "../registry/registry.h"
+
+struct rw_command {
+	const char *name;
+	int (*run)(int argc, char **argv, struct err *e);
+	const char *summary; /* one line for `inlay help` */
+	const char *usage;   /* full text for `inlay help NAME` */
+};
+
+/* The table in main.c; NULL-terminated. */
+extern const struct rw_command rw_commands[];
+const struct rw_command *rw_command_find(const char *name);
+
+enum {
+	OPT_CA_FILE = 1000,
+	OPT_INSECURE,
+	OPT_PLAIN_HTTP,
+	OPT_CREDS,
+	OPT_SRC_CREDS,
+	OPT_DEST_CREDS,
+	OPT_CREDS_STDIN,
+	OPT_AUTHFILE,
+	OPT_JOBS,
+	OPT_QUIET,
+	OPT_JSON,
+	OPT_PLATFORM,
+	OPT_HELP,
+	OPT_COMMAND_BASE = 1100, /* each command numbers its own from here */
+};
+
+/* The long options every command that talks to registries accepts. */
+#define RW_TRANSPORT_OPTIONS                                                               \
+	{"ca-file", required_argument, NULL, OPT_CA_FILE},                                 \
+	    {"insecure", no_argument, NULL, OPT_INSECURE},                                 \
+	    {"plain-http", no_argument, NULL, OPT_PLAIN_HTTP},                             \
+	    {"creds", required_argument, NULL, OPT_CREDS},                                 \
+	    {"src-creds", required_argument, NULL, OPT_SRC_CREDS},                         \
+	    {"dest-creds", required_argument, NULL, OPT_DEST_CREDS},                       \
+	    {"creds-stdin", no_argument, NULL, OPT_CREDS_STDIN},                           \
+	    {"authfile", required_argument, NULL, OPT_AUTHFILE},                           \
+	    {"jobs", required_argument, NULL, OPT_JOBS},                                   \
+	    {"quiet", no_argument, NULL, OPT_QUIET}, {"json", no_argument, NULL, OPT_JSON}, \
+	    {"platform", required_argument, NULL, OPT_PLATFORM},                           \
+	    {"help", no_argument, NULL, OPT_HELP}
+
+/* The text describing RW_TRANSPORT_OPTIONS, for usage strings. */
+#define RW_TRANSPORT_USAGE                                                                   \
+	"Transport options:\n"                                                               \
+	"  --ca-file FILE        trust the CA certificates in FILE for TLS\n"                \
+	"  --insecure            do not verify TLS certificates\n"                          \
+	"  --plain-http          talk HTTP, not HTTPS (loopback registries need no flag)\n" \
+	"  --creds USER:PASS     credentials for every registry named\n"                    \
+	"  --src-creds USER:PASS, --dest-creds USER:PASS   for one side only\n"              \
+	"  --creds-stdin         read USER:PASS from the first line of standard input\n"    \
+	"  --authfile FILE       credentials file (containers auth.json / docker config)\n" \
+	"  --jobs N              blobs transferred at once (default 4)\n"                   \
+	"  --quiet               no progress on stderr\n"
+
+struct rw_common {
+	struct rg_options src; /* options for the source endpoint */
+	struct rg_options dst; /* options for the destination endpoint */
+	bool json;
+	bool help;
+	struct mf_platform *platforms; /* --platform, in order */
+	size_t n_platforms;
+	char *owned[4]; /* strings the options point into (creds from stdin) */
+};
+
+void rw_common_init(struct rw_common *c);
+void rw_common_free(struct rw_common *c);
+
+/* Handle one getopt_long result that belongs to RW_TRANSPORT_OPTIONS.
+ * Returns 1 when handled, 0 when opt is not a common option, -1 on bad
+ * input (ERR_INPUT). */
+int rw_common_option(struct rw_common *c, int opt, const char *arg, struct err *e);
+
+/* Report a bad command line: ERR_INPUT with "WHAT (see 'inlay help CMD')"
+ * (main prefixes "inlay CMD: "). Returns -1. */
+int rw_usage_error(struct err *e, const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* getopt_long's unknown-option and missing-argument cases, as usage errors. */
+int rw_bad_option(struct err *e, const char *cmd, char **argv);
+
+/* Print a command's usage to stdout. */
+void rw_print_usage(const char *cmd);
+
+#endif

@@ -1,0 +1,64 @@
+/* instrument.h - the instrument pipeline: read an image or index, append the
+ * sensor layer to every Linux amd64/arm64 image, rewrite configs, manifests
+ * and the index, and push the result (DESIGN.md section 4).
+ *
+ * The source is never modified. Base layers are never read when source and
+ * destination share a registry: they are found present or mounted; across
+ * registries they stream with bounded memory (registry/transfer.c). */
+#ifndef INLAY_RW_INSTRUMENT_H
+#define INLAY_RW_INSTRUMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../layers/layer.h"
+#include "../manifest/image.h"
+#include "../registry/registry.h"
+
+#define RW_SENSOR_PATH "/.inlay/sensor"
+#define RW_MAX_PLATFORMS 64
+
+struct rw_instrument_options {
+	const struct mf_platform *platforms; /* --platform: only these; NULL for all */
+	size_t n_platforms;
+	bool strict_platforms;               /* refuse platforms without a sensor */
+	enum ly_compression compression;     /* LY_COMPRESS_AUTO follows the base */
+	const char *mode;                    /* "monitor", "learn" or "enforce" */
+	const char *policy_json;             /* validated policy object, or NULL */
+	/* --sensor: external binaries per architecture, NULL for the embedded */
+	const unsigned char *sensor_amd64, *sensor_arm64;
+	size_t sensor_amd64_len, sensor_arm64_len;
+	int jobs;
+};
+
+/* What happened to one image (one platform). */
+struct rw_platform_result {
+	char platform[64];      /* "linux/amd64" */
+	char source_digest[MF_DIGEST_MAX];
+	char result_digest[MF_DIGEST_MAX]; /* equal to source_digest when kept unchanged */
+	char sensor_layer_digest[MF_DIGEST_MAX]; /* "" when kept unchanged */
+	size_t sensor_layer_size;
+	bool instrumented;
+};
+
+struct rw_instrument_result {
+	char source_digest[MF_DIGEST_MAX];
+	char result_digest[MF_DIGEST_MAX];
+	struct rw_platform_result platforms[RW_MAX_PLATFORMS];
+	size_t n_platforms;
+	size_t dropped_attestations;
+	struct rg_stats stats;
+};
+
+/* Instrument what src names and store it at dst (under dst's tag). Warnings
+ * (platforms kept unchanged) go to `warn` when it is not NULL. */
+int rw_instrument(struct rg_endpoint *src, struct rg_endpoint *dst,
+		  const struct rw_instrument_options *opt, struct rw_instrument_result *ret,
+		  void (*warn)(const char *msg), struct err *e);
+
+/* The sensor configuration /.inlay/sensor.json for these options: compact
+ * JSON with a fixed key order, so the layer stays reproducible. Caller frees. */
+int rw_sensor_config(const struct rw_instrument_options *opt, char **ret_json, size_t *ret_len,
+		     struct err *e);
+
+#endif

@@ -1,0 +1,47 @@
+#!/bin/sh
+# deps.sh - install every Debian package that building and testing inlay
+# needs; does nothing when they are all present. Run as root (make deps).
+set -eu
+
+PACKAGES="
+build-essential pkg-config clang
+libarchive-dev libssl-dev libjansson-dev libzstd-dev libcurl4-openssl-dev zlib1g-dev
+libcmocka-dev
+musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+docker-registry skopeo umoci runc busybox-static qemu-user-static
+openssl apache2-utils python3 jq curl ca-certificates time iproute2 procps
+"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: missing packages:$missing; run 'make deps' as root" >&2
+		exit 1
+	fi
+	echo "deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends $missing
+fi
+
+# The arm64 fixture images are built from Debian's arm64 busybox-static .deb.
+# It is only downloaded (never installed), kept in build/debs.
+debs=build/debs
+mkdir -p "$debs"
+if ! ls "$debs"/busybox-static_*_arm64.deb >/dev/null 2>&1; then
+	if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+		dpkg --add-architecture arm64
+		apt-get update -q
+	fi
+	(cd "$debs" && apt-get download -q busybox-static:arm64)
+fi
+if ! ls "$debs"/busybox-static_*_amd64.deb >/dev/null 2>&1; then
+	(cd "$debs" && apt-get download -q busybox-static:amd64)
+fi
+echo "deps: all present"
