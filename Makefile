@@ -98,11 +98,12 @@ check-integration: all
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 20
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	-DINLAY_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
 
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard */*.h)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard */*.h) build/obj/sensor_embed.o
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) $< $(LIB_SRC) $(PKG_LIBS) -lpthread -o $@
+	clang $(FUZZ_CFLAGS) $< $(LIB_SRC) build/obj/sensor_embed.o $(PKG_LIBS) -lpthread -o $@
 
 fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus/$$n; \

@@ -181,11 +181,3 @@ int rw_bad_option(struct err *e, const char *cmd, char **argv)
 		return rw_usage_error(e, cmd, "unknown option or missing argument '-%c'", optopt);
 	return rw_usage_error(e, cmd, "unknown option or missing argument '%.100s'", bad);
 }
-
-void rw_print_usage(const char *cmd)
-{
-	const struct rw_command *c = rw_command_find(cmd);
-
-	if (c)
-		fputs(c->usage, stdout);
-}

@@ -96,7 +96,4 @@ int rw_usage_error(struct err *e, const char *cmd, const char *fmt, ...)
 /* getopt_long's unknown-option and missing-argument cases, as usage errors. */
 int rw_bad_option(struct err *e, const char *cmd, char **argv);
 
-/* Print a command's usage to stdout. */
-void rw_print_usage(const char *cmd);
-
 #endif
