@@ -15,8 +15,8 @@
 #include "../manifest/mediatype.h"
 
 #define TOKEN_CACHE_MAX 16
-#define TOKEN_TTL_MAX 86400       /* seconds */
-#define TOKEN_MARGIN_S 10         /* renew this long before expiry */
+#define TOKEN_TTL_MAX 86400 /* seconds */
+#define TOKEN_MARGIN_S 10   /* renew this long before expiry */
 #define MAX_SCOPES 4
 
 /* ---- WWW-Authenticate ---- */
@@ -115,14 +115,16 @@ static int store_param(struct reading *rd, const char *name, size_t nlen, const 
 		if (strlen(names[i]) != nlen || strncasecmp(name, names[i], nlen) != 0)
 			continue;
 		if (rd->seen & (1u << i))
-			return err_set(e, ERR_INPUT,
-				       "malformed WWW-Authenticate header: parameter '%s' given twice",
-				       names[i]);
+			return err_set(
+			    e, ERR_INPUT,
+			    "malformed WWW-Authenticate header: parameter '%s' given twice",
+			    names[i]);
 		rd->seen |= 1u << i;
 		if (strlen(value) >= cap[i])
-			return err_set(e, ERR_INPUT,
-				       "malformed WWW-Authenticate header: %s longer than %zu bytes",
-				       names[i], cap[i] - 1);
+			return err_set(
+			    e, ERR_INPUT,
+			    "malformed WWW-Authenticate header: %s longer than %zu bytes", names[i],
+			    cap[i] - 1);
 		strcpy(dst[i], value);
 		return 0;
 	}
@@ -220,7 +222,10 @@ int rg_challenge_parse(const char *header, struct rg_challenge *ret, struct err 
 			} else if (!first) {
 				goto malformed;
 			} else if (!at_param(&l)) {
-				/* token68: skipped, we do not answer such schemes */
+				/* token68: meaningless for Basic and Bearer; skipped
+				 * for the schemes we do not answer */
+				if (rd->ch.scheme != RG_AUTH_NONE)
+					goto malformed;
 				while (is_token68_char(peek(&l)))
 					l.pos++;
 				while (peek(&l) == '=')
@@ -240,10 +245,11 @@ int rg_challenge_parse(const char *header, struct rg_challenge *ret, struct err 
 			if (peek(&l) == '"') {
 				r = read_quoted(&l, value, RG_CHALLENGE_VALUE_MAX + 1);
 				if (r == -2) {
-					err_set(e, ERR_INPUT,
-						"malformed WWW-Authenticate header: a value is longer "
-						"than %d bytes",
-						RG_CHALLENGE_VALUE_MAX - 1);
+					err_set(
+					    e, ERR_INPUT,
+					    "malformed WWW-Authenticate header: a value is longer "
+					    "than %d bytes",
+					    RG_CHALLENGE_VALUE_MAX - 1);
 					goto out;
 				}
 				if (r < 0)
@@ -254,10 +260,11 @@ int rg_challenge_parse(const char *header, struct rg_challenge *ret, struct err 
 				if (vn == 0)
 					goto malformed;
 				if (vn > RG_CHALLENGE_VALUE_MAX) {
-					err_set(e, ERR_INPUT,
-						"malformed WWW-Authenticate header: a value is longer "
-						"than %d bytes",
-						RG_CHALLENGE_VALUE_MAX - 1);
+					err_set(
+					    e, ERR_INPUT,
+					    "malformed WWW-Authenticate header: a value is longer "
+					    "than %d bytes",
+					    RG_CHALLENGE_VALUE_MAX - 1);
 					goto out;
 				}
 				memcpy(value, header + vs, vn);
@@ -303,13 +310,12 @@ static void json_wipe_strings(json_t *root)
 	json_t *v;
 
 	/* The token strings are jansson's heap copies: wipe before freeing. */
-	json_object_foreach(root, k, v)
-		if (json_is_string(v))
-			explicit_bzero((char *)json_string_value(v), json_string_length(v));
+	json_object_foreach(root, k, v) if (json_is_string(v))
+	    explicit_bzero((char *)json_string_value(v), json_string_length(v));
 }
 
-int rg_token_response_parse(const char *body, size_t len, char **ret_token,
-			    long *ret_expires_in, struct err *e)
+int rg_token_response_parse(const char *body, size_t len, char **ret_token, long *ret_expires_in,
+			    struct err *e)
 {
 	json_t *root, *t, *x;
 	json_error_t je;
@@ -401,7 +407,7 @@ struct rg_auth {
 	struct rg_http *http;
 	char *auth_key, *path, *display;
 	struct rg_options opt;
-	pthread_mutex_t lock;       /* guards everything below */
+	pthread_mutex_t lock;	    /* guards everything below */
 	pthread_mutex_t fetch_lock; /* one credentials lookup / token fetch at a time */
 	struct rg_challenge ch;
 	bool creds_loaded;
@@ -426,9 +432,8 @@ static void wipe_str(char *s)
 	}
 }
 
-int rg_auth_new(struct rg_http *http, const char *auth_key, const char *path,
-		const char *display, const struct rg_options *opt, struct rg_auth **ret_auth,
-		struct err *e)
+int rg_auth_new(struct rg_http *http, const char *auth_key, const char *path, const char *display,
+		const struct rg_options *opt, struct rg_auth **ret_auth, struct err *e)
 {
 	struct rg_auth *a = calloc(1, sizeof(*a));
 
@@ -624,8 +629,9 @@ static char *refresh_form(const struct rg_challenge *ch, const char *const *scop
 	sc = form_escape(scope.data ? scope.data : "");
 	if (!svc || !tok || !sc)
 		goto out;
-	if (buf_printf(&body, "grant_type=refresh_token&client_id=inlay&service=%s&scope=%s&"
-			      "refresh_token=%s",
+	if (buf_printf(&body,
+		       "grant_type=refresh_token&client_id=inlay&service=%s&scope=%s&"
+		       "refresh_token=%s",
 		       svc, sc, tok) < 0)
 		goto out;
 	out = buf_detach(&body, NULL);
@@ -684,7 +690,8 @@ static int fetch_token(struct rg_auth *a, const struct rg_challenge *ch, const c
 	buf_init(&errb, 64 * 1024);
 	if (ch->realm[0] == '\0') {
 		err_set(e, ERR_OPERATIONAL,
-			"%s asked for a Bearer token but named no token service (realm)", a->display);
+			"%s asked for a Bearer token but named no token service (realm)",
+			a->display);
 		goto out;
 	}
 	if (rg_url_resolve(ch->realm, ch->realm, &url, e) < 0) {
@@ -743,8 +750,8 @@ static int fetch_token(struct rg_auth *a, const struct rg_challenge *ch, const c
 		goto out;
 	}
 	if (resp.status == 200) {
-		if (rg_token_response_parse(body.data ? body.data : "", body.len, ret_token, ret_ttl,
-					    e) < 0) {
+		if (rg_token_response_parse(body.data ? body.data : "", body.len, ret_token,
+					    ret_ttl, e) < 0) {
 			err_prefix(e, "%s: token service %s", a->display, shown);
 			goto out;
 		}
@@ -760,11 +767,13 @@ static int fetch_token(struct rg_auth *a, const struct rg_challenge *ch, const c
 				   : "this registry needs credentials: give --creds USER:PASSWORD "
 				     "or log in to write an auth file");
 	else
-		err_set(e, ERR_OPERATIONAL,
-			"%s: the token service %s answered HTTP %ld%s%s; try again later or check the "
-			"registry's authentication setup",
-			a->display, shown, resp.status, why[0] ? ": " : "", why);
-	e->http_status = (int)resp.status;
+		err_set(
+		    e, ERR_OPERATIONAL,
+		    "%s: the token service %s answered HTTP %ld%s%s; try again later or check the "
+		    "registry's authentication setup",
+		    a->display, shown, resp.status, why[0] ? ": " : "", why);
+	if (e)
+		e->http_status = (int)resp.status;
 out:
 	rg_http_resp_clear(&resp);
 	wipe_str(authz);

@@ -33,7 +33,7 @@
 #include "registry.h"
 
 enum rg_auth_scheme {
-	RG_AUTH_NONE = 0,   /* no challenge, or none we can answer */
+	RG_AUTH_NONE = 0, /* no challenge, or none we can answer */
 	RG_AUTH_BASIC = 1,
 	RG_AUTH_BEARER = 2,
 };
@@ -41,7 +41,7 @@ enum rg_auth_scheme {
 #define RG_CHALLENGE_HEADER_MAX 8192 /* longer headers are refused */
 #define RG_CHALLENGE_VALUE_MAX 2048  /* longest realm, service or scope */
 #define RG_TOKEN_MAX (64 * 1024)     /* longest token accepted */
-#define RG_TOKEN_DEFAULT_TTL 60      /* seconds, when expires_in is absent */
+#define RG_TOKEN_DEFAULT_TTL 60	     /* seconds, when expires_in is absent */
 
 struct rg_challenge {
 	int scheme; /* enum rg_auth_scheme: the challenge we will answer */
@@ -49,7 +49,7 @@ struct rg_challenge {
 	char service[RG_CHALLENGE_VALUE_MAX];
 	char scope[RG_CHALLENGE_VALUE_MAX];
 	char error[128]; /* Bearer error= ("insufficient_scope"), or "" */
-	char other[32];  /* the first scheme we cannot answer, for messages, or "" */
+	char other[32];	 /* the first scheme we cannot answer, for messages, or "" */
 };
 
 /* Parse a WWW-Authenticate value: one or more challenges separated by
@@ -67,8 +67,8 @@ int rg_challenge_parse(const char *header, struct rg_challenge *ret, struct err 
  * optional "expires_in" (seconds; default and minimum RG_TOKEN_DEFAULT_TTL,
  * at most a day). The token must be printable ASCII without spaces, at most
  * RG_TOKEN_MAX. *ret_token is malloc'd (free it wiped). */
-int rg_token_response_parse(const char *body, size_t len, char **ret_token,
-			    long *ret_expires_in, struct err *e);
+int rg_token_response_parse(const char *body, size_t len, char **ret_token, long *ret_expires_in,
+			    struct err *e);
 
 /* "Basic base64(user:password)" for c (which must have a password);
  * malloc'd, wipe it before freeing. */
@@ -81,9 +81,8 @@ struct rg_auth; /* opaque */
  * registry in messages. http, opt and the strings are borrowed (opt is
  * copied, its strings must outlive a). Credentials are looked up lazily, at
  * the first challenge. */
-int rg_auth_new(struct rg_http *http, const char *auth_key, const char *path,
-		const char *display, const struct rg_options *opt, struct rg_auth **ret_auth,
-		struct err *e);
+int rg_auth_new(struct rg_http *http, const char *auth_key, const char *path, const char *display,
+		const struct rg_options *opt, struct rg_auth **ret_auth, struct err *e);
 
 /* Wipes cached tokens and credentials. Accepts NULL. */
 void rg_auth_free(struct rg_auth *a);

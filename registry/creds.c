@@ -20,7 +20,7 @@
 
 extern char **environ;
 
-#define KEY_MAX 512        /* a registry key with a repository path */
+#define KEY_MAX 512 /* a registry key with a repository path */
 #define HELPER_NAME_MAX 64
 
 static void wipe_free(char *s)
@@ -64,11 +64,9 @@ static void json_wipe(json_t *j)
 	if (json_is_string(j)) {
 		explicit_bzero((char *)json_string_value(j), json_string_length(j));
 	} else if (json_is_object(j)) {
-		json_object_foreach(j, k, v)
-			json_wipe(v);
+		json_object_foreach(j, k, v) json_wipe(v);
 	} else if (json_is_array(j)) {
-		json_array_foreach(j, i, v)
-			json_wipe(v);
+		json_array_foreach(j, i, v) json_wipe(v);
 	}
 }
 
@@ -103,9 +101,10 @@ int rg_creds_from_userpass(const char *s, struct rg_creds **ret_creds, struct er
 	struct rg_creds *c;
 
 	if (!colon || colon == s)
-		return err_set(e, ERR_INPUT,
-			       "credentials must be given as USER:PASSWORD (the user part is missing "
-			       "or there is no ':')");
+		return err_set(
+		    e, ERR_INPUT,
+		    "credentials must be given as USER:PASSWORD (the user part is missing "
+		    "or there is no ':')");
 	c = creds_new(s, (size_t)(colon - s), colon + 1, strlen(colon + 1), NULL);
 	if (!c)
 		return err_set(e, ERR_OPERATIONAL, "out of memory");
@@ -147,7 +146,9 @@ void rg_registry_key_normalize(const char *key, char *out, size_t n)
 }
 
 /* The member of obj whose key names the registry; candidates from the most
- * specific (host/path) to the registry itself. */
+ * specific (host/path) to the registry itself. At each level a key spelled
+ * exactly like the candidate (or, for the registry itself, like auth_key)
+ * beats one that only normalises to it. */
 static json_t *match_member(json_t *obj, const char *auth_key, const char *path,
 			    bool (*usable)(json_t *), const char **ret_key)
 {
@@ -156,11 +157,6 @@ static json_t *match_member(json_t *obj, const char *auth_key, const char *path,
 	json_t *v;
 	size_t wl;
 
-	v = json_object_get(obj, auth_key);
-	if (v && (!usable || usable(v))) {
-		*ret_key = auth_key;
-		return v;
-	}
 	rg_registry_key_normalize(auth_key, want, sizeof(want));
 	wl = strlen(want);
 	if (path && *path && wl + 1 + strlen(path) < sizeof(want)) {
@@ -168,7 +164,17 @@ static json_t *match_member(json_t *obj, const char *auth_key, const char *path,
 		strcpy(want + wl + 1, path);
 	}
 	for (;;) {
-		json_object_foreach(obj, k, v) {
+		char *slash;
+		bool top = strlen(want) == wl;
+
+		v = json_object_get(obj, top ? auth_key : want);
+		if (v && (!usable || usable(v))) {
+			*ret_key =
+			    top ? auth_key : json_object_iter_key(json_object_iter_at(obj, want));
+			return v;
+		}
+		json_object_foreach(obj, k, v)
+		{
 			rg_registry_key_normalize(k, norm, sizeof(norm));
 			if (strcmp(norm, want) == 0 && (!usable || usable(v))) {
 				*ret_key = k;
@@ -176,8 +182,7 @@ static json_t *match_member(json_t *obj, const char *auth_key, const char *path,
 			}
 		}
 		/* One path component less. */
-		char *slash = strrchr(want, '/');
-
+		slash = strrchr(want, '/');
 		if (!slash || (size_t)(slash - want) < wl)
 			break;
 		*slash = '\0';
@@ -194,8 +199,8 @@ static bool entry_has_creds(json_t *v)
 		return true; /* reported as malformed by the caller */
 	return (json_is_string(a) && json_string_length(a) > 0) ||
 	       (json_is_string(u) && json_string_length(u) > 0) ||
-	       (json_is_string(t) && json_string_length(t) > 0) ||
-	       (a && !json_is_string(a)) || (u && !json_is_string(u)) || (t && !json_is_string(t));
+	       (json_is_string(t) && json_string_length(t) > 0) || (a && !json_is_string(a)) ||
+	       (u && !json_is_string(u)) || (t && !json_is_string(t));
 }
 
 static int b64val(unsigned char c)
@@ -269,15 +274,15 @@ static int entry_creds(json_t *v, const char *origin, const char *key, struct rg
 			return err_set(e, ERR_OPERATIONAL, "out of memory");
 		if (b64_decode(json_string_value(a), alen, dec, &dlen) < 0 ||
 		    memchr(dec, '\0', dlen)) {
-			err_set(e, ERR_INPUT, "%s: auths[\"%.100s\"].auth is not valid base64", origin,
-				key);
+			err_set(e, ERR_INPUT, "%s: auths[\"%.100s\"].auth is not valid base64",
+				origin, key);
 			goto out;
 		}
 		colon = strchr(dec, ':');
 		if (!colon) {
 			err_set(e, ERR_INPUT,
-				"%s: auths[\"%.100s\"].auth does not decode to user:password", origin,
-				key);
+				"%s: auths[\"%.100s\"].auth does not decode to user:password",
+				origin, key);
 			goto out;
 		}
 		user = dec;
@@ -295,7 +300,8 @@ static int entry_creds(json_t *v, const char *origin, const char *key, struct rg
 	if (token && ulen == 0)
 		pass = NULL; /* a lone identity token */
 	if (!token && !pass) {
-		err_set(e, ERR_INPUT, "%s: auths[\"%.100s\"] has a user but no password", origin, key);
+		err_set(e, ERR_INPUT, "%s: auths[\"%.100s\"] has a user but no password", origin,
+			key);
 		goto out;
 	}
 	c = creds_new(user, ulen, pass, plen, token);
@@ -517,7 +523,8 @@ static int parse_helper_output(const char *out, size_t n, const char *prog,
 	s = json_object_get(root, "Secret");
 	if (!json_is_string(u) || !json_is_string(s)) {
 		err_set(e, ERR_OPERATIONAL,
-			"credential helper %s: its answer lacks the Username and Secret strings", prog);
+			"credential helper %s: its answer lacks the Username and Secret strings",
+			prog);
 		goto out;
 	}
 	if (json_string_length(s) == 0) {
@@ -588,7 +595,8 @@ int rg_cred_helper_get(const char *name, const char *server, struct rg_creds **r
 	if (r != 0) {
 		pid = -1;
 		errno = r;
-		err_sys(e, ERR_OPERATIONAL, "cannot run credential helper %s (is it on PATH?)", prog);
+		err_sys(e, ERR_OPERATIONAL, "cannot run credential helper %s (is it on PATH?)",
+			prog);
 		goto out;
 	}
 	close(in[0]);
@@ -649,8 +657,8 @@ int rg_cred_helper_get(const char *name, const char *server, struct rg_creds **r
 		goto out;
 	}
 	if (too_big) {
-		err_set(e, ERR_OPERATIONAL, "credential helper %s: answer larger than %d bytes", prog,
-			RG_HELPER_OUTPUT_MAX);
+		err_set(e, ERR_OPERATIONAL, "credential helper %s: answer larger than %d bytes",
+			prog, RG_HELPER_OUTPUT_MAX);
 		goto out;
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {

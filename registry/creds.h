@@ -34,13 +34,13 @@
 #include "../manifest/err.h"
 #include "registry.h"
 
-#define RG_AUTHFILE_MAX (1024 * 1024)   /* auth files larger than this are refused */
+#define RG_AUTHFILE_MAX (1024 * 1024) /* auth files larger than this are refused */
 #define RG_HELPER_OUTPUT_MAX (64 * 1024)
 #define RG_HELPER_TIMEOUT_MS 30000
 
 struct rg_creds {
-	char *username;       /* never NULL ("" with only an identity token) */
-	char *password;       /* NULL when only an identity token is known */
+	char *username;	      /* never NULL ("" with only an identity token) */
+	char *password;	      /* NULL when only an identity token is known */
 	char *identity_token; /* OAuth2 refresh token, or NULL */
 };
 
@@ -60,8 +60,8 @@ void rg_registry_key_normalize(const char *key, char *out, size_t n);
 /* What one auth file says about a registry. */
 struct rg_authfile_hit {
 	struct rg_creds *creds; /* from auths, or NULL */
-	char *helper;           /* NAME of docker-credential-NAME to ask, or NULL */
-	bool helper_is_store;   /* helper came from credsStore (optional) */
+	char *helper;		/* NAME of docker-credential-NAME to ask, or NULL */
+	bool helper_is_store;	/* helper came from credsStore (optional) */
 };
 
 /* Wipe and free the members; accepts NULL. */

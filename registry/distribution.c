@@ -18,7 +18,7 @@
 
 #include "../manifest/mediatype.h"
 
-#define SUMMARY_MAX 240     /* registry error text quoted in a message */
+#define SUMMARY_MAX 240 /* registry error text quoted in a message */
 #define MEDIA_TYPE_MAX 255
 #define REFERENCE_MAX 200
 
@@ -28,12 +28,12 @@ bool dist_path_ok(const char *s)
 {
 	size_t i, n = strlen(s);
 
-	if (n == 0 || n > 255 || s[0] == '/' || s[n - 1] == '/' || s[0] == '.' ||
-	    strstr(s, "//") || strstr(s, "..") || strstr(s, "/."))
+	if (n == 0 || n > 255 || s[0] == '/' || s[n - 1] == '/' || s[0] == '.' || strstr(s, "//") ||
+	    strstr(s, "..") || strstr(s, "/."))
 		return false;
 	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-		      s[i] == '.' || s[i] == '_' || s[i] == '-' || s[i] == '/'))
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+		      s[i] == '_' || s[i] == '-' || s[i] == '/'))
 			return false;
 	return true;
 }
@@ -73,8 +73,8 @@ static bool reference_ok(const char *s)
 /* "repo:tag" or "repo@digest", for messages. */
 static void subject_of(struct rg_transport *t, const char *reference, char *out, size_t n)
 {
-	snprintf(out, n, "%s%c%.*s", t->repo, dist_digest_ok(reference) ? '@' : ':',
-		 REFERENCE_MAX, reference);
+	snprintf(out, n, "%s%c%.*s", t->repo, dist_digest_ok(reference) ? '@' : ':', REFERENCE_MAX,
+		 reference);
 }
 
 /* ---- small helpers ---- */
@@ -168,8 +168,20 @@ int dist_status_error(struct rg_transport *t, const char *subject, const struct 
 	long s = resp->status;
 
 	error_summary(errb, sum, sizeof(sum));
-	snprintf(status, sizeof(status), "%ld%s%s", s, sum[0] ? " " : "", sum);
-	if (s == 401 || s == 403) {
+	/* "401 UNAUTHORIZED: authentication required", or "HTTP 401" */
+	snprintf(status, sizeof(status), "%s%ld%s%s", sum[0] ? "" : "HTTP ", s, sum[0] ? " " : "",
+		 sum);
+	if ((s == 401 || s == 403) && resp->url && t->base &&
+	    !rg_url_same_origin(resp->url, t->base)) {
+		char where[256];
+
+		/* A redirect target (blob storage) said no: not our credentials,
+		 * which never go there; usually an expired signed URL. */
+		rg_url_for_message(resp->url, where, sizeof(where));
+		err_set(e, ERR_OPERATIONAL,
+			"%s: the storage %s redirected to (%s) refused access: %s; try again",
+			subject, t->registry, where, status);
+	} else if (s == 401 || s == 403) {
 		char other[40] = "";
 		struct rg_challenge ch;
 
@@ -188,23 +200,33 @@ int dist_status_error(struct rg_transport *t, const char *subject, const struct 
 				"file, and that the account may %s this repository): %s",
 				subject, t->registry, s == 403 ? "access" : "use", status);
 		else
-			err_set(e, ERR_OPERATIONAL,
-				"%s: %s requires authentication and no credentials were found for it "
-				"(give --creds USER:PASSWORD or log in so that an auth file has "
-				"them): %s",
-				subject, t->registry, status);
+			err_set(
+			    e, ERR_OPERATIONAL,
+			    "%s: %s requires authentication and no credentials were found for it "
+			    "(give --creds USER:PASSWORD or log in so that an auth file has "
+			    "them): %s",
+			    subject, t->registry, status);
 	} else if (s == 404) {
 		err_set(e, ERR_OPERATIONAL, "%s: %s%s%s", subject,
 			not_found ? not_found : "not found", sum[0] ? ": " : "", sum);
 	} else if (s == 429) {
-		err_set(e, ERR_OPERATIONAL, "%s: %s is rate limiting requests (%s); try again later",
-			subject, t->registry, status);
+		err_set(e, ERR_OPERATIONAL,
+			"%s: %s is rate limiting requests (%s); try again later", subject,
+			t->registry, status);
 	} else if (s >= 500) {
 		err_set(e, ERR_OPERATIONAL,
-			"%s: %s failed with HTTP %s; try again later or check the registry", subject,
+			"%s: %s failed (%s); try again later or check the registry", subject,
 			t->registry, status);
+	} else if (s == 400) {
+		err_set(e, ERR_OPERATIONAL, "%s: %s rejected the request: %s", subject, t->registry,
+			status);
+	} else if (s == 405) {
+		err_set(e, ERR_OPERATIONAL,
+			"%s: %s does not allow this operation (%s); is it read-only or a "
+			"pull-through cache?",
+			subject, t->registry, status);
 	} else {
-		err_set(e, ERR_OPERATIONAL, "%s: unexpected answer from %s: HTTP %s", subject,
+		err_set(e, ERR_OPERATIONAL, "%s: unexpected answer from %s: %s", subject,
 			t->registry, status);
 	}
 	if (e)
@@ -263,20 +285,32 @@ int dist_ready(struct rg_transport *t, struct err *e)
 		struct err https_err;
 
 		/* Docker's rule for local registries: https when it answers,
-		 * plain http when the server does not speak TLS. */
+		 * plain http when the server does not speak TLS. The first
+		 * probe has no retries (a TLS failure is not worth retrying);
+		 * a refused connection (a registry still starting) gets them. */
 		base = https;
+		err_clear(&https_err);
 		r = ping(t, base, true, &resp, &https_err);
+		if (r < 0 && !looks_like_plain_http(resp.curl_code)) {
+			rg_http_resp_clear(&resp);
+			r = ping(t, base, false, &resp, &https_err);
+		}
 		if (r < 0 && looks_like_plain_http(resp.curl_code)) {
 			rg_http_resp_clear(&resp);
 			base = http;
 			r = ping(t, base, false, &resp, e);
-			if (r < 0) {
-				*e = https_err; /* the https failure is the informative one */
-				err_prefix(e, "%s: neither https nor http works", t->registry);
+			if (r < 0 && e) {
+				char http_msg[ERR_MSG_MAX];
+
+				memcpy(http_msg, e->msg, sizeof(http_msg));
+				err_set(
+				    e, ERR_OPERATIONAL,
+				    "cannot reach registry %s over https (%.200s) nor over http "
+				    "(%.200s)",
+				    t->registry, https_err.msg, http_msg);
 			}
-		} else if (r < 0) {
-			rg_http_resp_clear(&resp);
-			r = ping(t, base, false, &resp, e); /* now with retries */
+		} else if (r < 0 && e) {
+			*e = https_err;
 		}
 	} else {
 		base = https;
@@ -284,10 +318,27 @@ int dist_ready(struct rg_transport *t, struct err *e)
 	}
 	if (r < 0) {
 		if (resp.curl_code == CURLE_PEER_FAILED_VERIFICATION)
-			err_prefix(e, "%s: the TLS certificate is not trusted (use --ca-file FILE "
-				      "with the registry's CA, or --insecure)", t->registry);
-		else if (!strstr(e->msg, t->registry))
+			err_prefix(e,
+				   "%s: the TLS certificate is not trusted (use --ca-file FILE "
+				   "with the registry's CA, or --insecure)",
+				   t->registry);
+		else if (base == https && resp.curl_code == CURLE_SSL_CONNECT_ERROR)
+			err_prefix(e,
+				   "%s: the TLS handshake failed (if the registry speaks plain "
+				   "HTTP, use --plain-http)",
+				   t->registry);
+		else if (!(t->loopback && base == http))
 			err_prefix(e, "cannot reach registry %s", t->registry);
+		goto out;
+	}
+	if (resp.status == 400 && base == http) {
+		/* Go's TLS servers answer plain HTTP this way. */
+		err_set(e, ERR_OPERATIONAL,
+			"%s answered GET /v2/ over plain HTTP with 400 Bad Request; it probably "
+			"speaks https (drop --plain-http)",
+			t->registry);
+		if (e)
+			e->http_status = 400;
 		goto out;
 	}
 	memset(&ch, 0, sizeof(ch));
@@ -295,7 +346,8 @@ int dist_ready(struct rg_transport *t, struct err *e)
 		if (!resp.www_authenticate) {
 			err_set(e, ERR_OPERATIONAL,
 				"%s answered 401 without saying how to authenticate "
-				"(no WWW-Authenticate header)", t->registry);
+				"(no WWW-Authenticate header)",
+				t->registry);
 			goto out;
 		}
 		if (rg_challenge_parse(resp.www_authenticate, &ch, e) < 0) {
@@ -337,7 +389,7 @@ int dist_do(struct rg_transport *t, struct rg_http_req *req, const struct dist_s
 
 		if (rg_url_same_origin(req->url, t->base) &&
 		    rg_auth_header(t->auth, sc->s, sc->n, &authz, e) < 0)
-			return err_prefix(e, "%s", t->repo);
+			return -1;
 		req->authorization = authz;
 		r = rg_http_do(t->http, req, resp, e);
 		req->authorization = NULL;
@@ -345,8 +397,11 @@ int dist_do(struct rg_transport *t, struct rg_http_req *req, const struct dist_s
 			explicit_bzero(authz, strlen(authz));
 			free(authz);
 		}
+		/* DELETE (of an upload session) needs a "delete" grant that
+		 * token services rarely give: its 401 says nothing about the
+		 * token, so it must not throw the cached one away. */
 		if (r < 0 || resp->status != 401 || attempt > 0 ||
-		    (req->source && resp->body_started))
+		    (req->source && resp->body_started) || strcmp(req->method, "DELETE") == 0)
 			return r;
 		/* The registry wants (other) credentials for this request: the
 		 * token expired, or /v2/ was open but this repository is not. */
@@ -419,8 +474,8 @@ static int manifest_get(struct rg_transport *t, const char *reference, struct bu
 	if (dist_do(t, &req, &sc, &resp, e) < 0) {
 		if (resp.too_large) {
 			size_text(out->max, limit, sizeof(limit));
-			err_set(e, ERR_INPUT, "%s: manifest larger than %s; inlay refuses it", subject,
-				limit);
+			err_set(e, ERR_INPUT, "%s: manifest larger than %s; inlay refuses it",
+				subject, limit);
 		} else {
 			err_prefix(e, "%s: read manifest", subject);
 		}
@@ -453,8 +508,8 @@ out:
 	return rc;
 }
 
-static int manifest_put(struct rg_transport *t, const char *reference, const void *data,
-			size_t len, const char *media_type, struct err *e)
+static int manifest_put(struct rg_transport *t, const char *reference, const void *data, size_t len,
+			const char *media_type, struct err *e)
 {
 	struct rg_http_req req = {0};
 	struct rg_http_resp resp = {0};
@@ -496,9 +551,9 @@ static int manifest_put(struct rg_transport *t, const char *reference, const voi
 	}
 	/* 201 Created is the specified answer; any 2xx means it is stored. */
 	if (resp.status < 200 || resp.status > 299) {
+		strncat(subject, ": push manifest", sizeof(subject) - strlen(subject) - 1);
 		dist_status_error(t, subject, &resp, &errb,
 				  "the registry does not know this repository or an image part", e);
-		err_prefix(e, "push manifest");
 		goto out;
 	}
 	rc = 0;
@@ -614,13 +669,13 @@ static void dist_free(struct rg_transport *t)
 }
 
 static const struct rg_transport_ops dist_ops = {
-	.manifest_get = manifest_get,
-	.manifest_put = manifest_put,
-	.blob_exists = blob_exists,
-	.blob_fetch = blob_fetch,
-	.blob_upload = dist_blob_upload,
-	.blob_mount = dist_blob_mount,
-	.free = dist_free,
+    .manifest_get = manifest_get,
+    .manifest_put = manifest_put,
+    .blob_exists = blob_exists,
+    .blob_fetch = blob_fetch,
+    .blob_upload = dist_blob_upload,
+    .blob_mount = dist_blob_mount,
+    .free = dist_free,
 };
 
 static bool host_ok(const char *h)
@@ -640,8 +695,8 @@ static bool host_ok(const char *h)
 	return true;
 }
 
-int rg_distribution_open(const char *host, const char *path, const char *auth_key,
-			 bool loopback, const struct rg_options *opt, struct rg_transport **ret,
+int rg_distribution_open(const char *host, const char *path, const char *auth_key, bool loopback,
+			 const struct rg_options *opt, struct rg_transport **ret,
 			 const struct rg_transport_ops **ret_ops, struct err *e)
 {
 	struct rg_transport *t;

@@ -13,18 +13,18 @@
 #include "transport.h"
 
 struct rg_transport {
-	char *host;     /* wire host[:port] */
-	char *path;     /* repository path */
+	char *host;	/* wire host[:port] */
+	char *path;	/* repository path */
 	char *auth_key; /* credentials key */
 	char *registry; /* registry as shown in messages ("docker.io", "localhost:5000") */
-	char *repo;     /* "registry/path", for messages */
+	char *repo;	/* "registry/path", for messages */
 	bool loopback;
 	struct rg_options opt;
 	struct rg_http *http;
 	struct rg_auth *auth;
 	pthread_mutex_t setup_lock; /* guards ready and base while they are decided */
-	bool ready;                 /* base chosen and the registry pinged */
-	char *base;                 /* "https://host" or "http://host"; fixed once ready */
+	bool ready;		    /* base chosen and the registry pinged */
+	char *base;		    /* "https://host" or "http://host"; fixed once ready */
 };
 
 /* The scopes a request needs (Bearer). */

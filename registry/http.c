@@ -16,12 +16,12 @@
 #define INLAY_VERSION "dev"
 #endif
 
-#define POOL_MAX 8                 /* easy handles kept for reuse */
-#define DISCARD_MAX (1024 * 1024)  /* bytes of a redirect body we read through */
+#define POOL_MAX 8		  /* easy handles kept for reuse */
+#define DISCARD_MAX (1024 * 1024) /* bytes of a redirect body we read through */
 #define BACKOFF_BASE_MS 500
 #define BACKOFF_CAP_MS 16000
 #define CONNECT_TIMEOUT_S 30L
-#define LOW_SPEED_TIME_S 60L       /* abort a transfer stalled this long */
+#define LOW_SPEED_TIME_S 60L /* abort a transfer stalled this long */
 
 struct rg_http {
 	struct rg_options opt;
@@ -35,11 +35,11 @@ struct rg_http {
 struct call {
 	const struct rg_http_req *req;
 	struct rg_http_resp *resp;
-	long status;           /* of the response being received */
-	size_t mem_off;        /* memory body: next byte to send */
-	int64_t sent;          /* source body: bytes handed to libcurl */
-	size_t discarded;      /* redirect body bytes read through */
-	bool err_body_full;    /* stopped reading an error body at its limit */
+	long status;	    /* of the response being received */
+	size_t mem_off;	    /* memory body: next byte to send */
+	int64_t sent;	    /* source body: bytes handed to libcurl */
+	size_t discarded;   /* redirect body bytes read through */
+	bool err_body_full; /* stopped reading an error body at its limit */
 	bool header_too_long;
 	bool oom;
 };
@@ -70,11 +70,6 @@ void rg_http_free(struct rg_http *h)
 		curl_easy_cleanup(h->pool[i]);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
-}
-
-bool rg_http_insecure(const struct rg_http *h)
-{
-	return h->opt.insecure;
 }
 
 static CURL *pool_get(struct rg_http *h)
@@ -196,7 +191,8 @@ int rg_url_resolve(const char *base, const char *location, char **ret_url, struc
 	    curl_url_set(u, CURLUPART_URL, location, 0) != CURLUE_OK || !scheme_is_http(u) ||
 	    curl_url_get(u, CURLUPART_URL, &s, 0) != CURLUE_OK) {
 		err_set(e, ERR_OPERATIONAL,
-			"the registry sent a Location that is not an http(s) URL ('%.100s')", shown);
+			"the registry sent a Location that is not an http(s) URL ('%.100s')",
+			shown);
 		goto out;
 	}
 	out = strdup(s);
@@ -233,7 +229,7 @@ int rg_url_add_query(const char *url, const char *key, const char *value, char *
 	 * the rest; libcurl adds '&' or '?' as needed. */
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_set(u, CURLUPART_QUERY, pair, CURLU_APPENDQUERY | CURLU_URLENCODE) !=
-		    CURLUE_OK ||
+		CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_URL, &s, 0) != CURLUE_OK) {
 		char shown[256];
 
@@ -630,8 +626,9 @@ static int set_method(CURL *c, const struct rg_http_req *req, struct call *cl)
 	r |= curl_easy_setopt(c, CURLOPT_READDATA, cl);
 	r |= curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_cb);
 	r |= curl_easy_setopt(c, CURLOPT_SEEKDATA, cl);
-	r |= curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
-			      (curl_off_t)(req->source ? req->source_size : (int64_t)req->body_len));
+	r |=
+	    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+			     (curl_off_t)(req->source ? req->source_size : (int64_t)req->body_len));
 	return r == CURLE_OK ? 0 : -1;
 }
 
@@ -675,8 +672,9 @@ static int perform_hop(struct rg_http *h, CURL *c, const struct rg_http_req *req
 		size_t n = strlen(req->authorization) + sizeof("Authorization: ");
 
 		if (!header_value_ok(req->authorization)) {
-			err_set(e, ERR_OPERATIONAL, "%s %s: invalid credentials (control characters)",
-				req->method, shown);
+			err_set(e, ERR_OPERATIONAL,
+				"%s %s: invalid credentials (control characters)", req->method,
+				shown);
 			goto out;
 		}
 		auth_line = malloc(n);
@@ -714,8 +712,8 @@ static int perform_hop(struct rg_http *h, CURL *c, const struct rg_http_req *req
 	if (hl)
 		r |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
 	if (r != CURLE_OK || set_method(c, req, &cl) < 0) {
-		err_set(e, ERR_OPERATIONAL, "%s %s: cannot set up the request (libcurl)", req->method,
-			shown);
+		err_set(e, ERR_OPERATIONAL, "%s %s: cannot set up the request (libcurl)",
+			req->method, shown);
 		goto out;
 	}
 
@@ -738,9 +736,10 @@ static int perform_hop(struct rg_http *h, CURL *c, const struct rg_http_req *req
 		err_set(e, ERR_OPERATIONAL, "%s %s: upload aborted: its data source failed",
 			req->method, shown);
 	else if (resp->source_size_mismatch)
-		err_set(e, ERR_OPERATIONAL,
-			"%s %s: upload aborted: the data did not have the announced size of %lld bytes",
-			req->method, shown, (long long)req->source_size);
+		err_set(
+		    e, ERR_OPERATIONAL,
+		    "%s %s: upload aborted: the data did not have the announced size of %lld bytes",
+		    req->method, shown, (long long)req->source_size);
 	else if (cl.header_too_long)
 		err_set(e, ERR_OPERATIONAL, "%s %s: response header longer than %d bytes",
 			req->method, shown, RG_HTTP_HEADER_MAX);
@@ -875,7 +874,7 @@ int rg_http_do(struct rg_http *h, const struct rg_http_req *req, struct rg_http_
 	resp->content_length = -1;
 	if (req->source && req->has_body)
 		return err_set(e, ERR_OPERATIONAL, "internal error: request with two bodies");
-	max = (req->no_retry || req->source) ? 1 : h->max_attempts;
+	max = req->no_retry ? 1 : h->max_attempts;
 	c = pool_get(h);
 	if (!c)
 		return err_set(e, ERR_OPERATIONAL, "cannot create a libcurl handle");
@@ -887,7 +886,9 @@ int rg_http_do(struct rg_http *h, const struct rg_http_req *req, struct rg_http_
 		if (req->err_body)
 			buf_reset(req->err_body);
 		rc = perform_follow(h, c, req, resp, e);
-		if (attempt >= max || resp->delivered)
+		/* Bytes handed to a sink, or taken from a source, cannot be
+		 * taken back: only a request that moved none is tried again. */
+		if (attempt >= max || resp->delivered || (req->source && resp->body_started))
 			break;
 		if (rc < 0) {
 			if (!retryable_curl(resp->curl_code) || resp->too_large ||
@@ -895,10 +896,9 @@ int rg_http_do(struct rg_http *h, const struct rg_http_req *req, struct rg_http_
 				break;
 			wait_ms = backoff_ms(attempt);
 		} else if (retryable_status(resp->status)) {
-			long ra = resp->retry_after
-					  ? rg_retry_after_seconds(resp->retry_after,
-								   (long long)time(NULL))
-					  : -1;
+			long ra = resp->retry_after ? rg_retry_after_seconds(resp->retry_after,
+									     (long long)time(NULL))
+						    : -1;
 
 			wait_ms = ra >= 0 ? ra * 1000 : backoff_ms(attempt);
 		} else {

@@ -12,7 +12,8 @@
  *  - retries with exponential backoff and jitter on connection errors and on
  *    408, 429, 500, 502, 503, 504, honouring Retry-After (capped at
  *    RG_HTTP_RETRY_AFTER_MAX seconds), for requests whose body can be sent
- *    again (none or in memory) and only until the first byte reached a sink;
+ *    again (none or in memory) or whose source was not read from yet, and
+ *    only until the first byte reached a sink;
  *  - the libcurl error buffer copied into the error message; URLs in messages
  *    lose their query (it may hold upload state or signatures).
  *
@@ -39,8 +40,8 @@
 #include "transport.h"
 
 #define RG_HTTP_MAX_REDIRECTS 5
-#define RG_HTTP_RETRY_AFTER_MAX 60     /* seconds */
-#define RG_HTTP_HEADER_MAX 8192        /* longest response header value kept */
+#define RG_HTTP_RETRY_AFTER_MAX 60 /* seconds */
+#define RG_HTTP_HEADER_MAX 8192	   /* longest response header value kept */
 #define RG_HTTP_DEFAULT_ATTEMPTS 5
 
 struct rg_http; /* opaque: TLS options, attempts, handle pool */
@@ -51,9 +52,6 @@ int rg_http_new(const struct rg_options *opt, struct rg_http **ret_http, struct 
 
 /* Accepts NULL. No request may be running. */
 void rg_http_free(struct rg_http *h);
-
-/* True when the client runs with --insecure. */
-bool rg_http_insecure(const struct rg_http *h);
 
 struct rg_http_req {
 	const char *method; /* "GET", "HEAD", "PUT", "POST", "PATCH", "DELETE" */
@@ -68,7 +66,8 @@ struct rg_http_req {
 	 * pulled as libcurl sends (source_size bytes, -1 for chunked). A source
 	 * that returns -1, ends before source_size or offers more than
 	 * source_size aborts the request: the server never receives a complete
-	 * body. Requests with a source are never retried or redirected here. */
+	 * body. Requests with a source are retried only while the source was
+	 * not read from, and never redirected. */
 	bool has_body;
 	const void *body;
 	size_t body_len;
@@ -92,21 +91,21 @@ struct rg_http_req {
 /* What came back. Filled by rg_http_do in every case (curl_code and the
  * flags also on failure); release with rg_http_resp_clear. */
 struct rg_http_resp {
-	long status;        /* final HTTP status, 0 when none was received */
-	int curl_code;      /* CURLcode of the last attempt (0 = CURLE_OK) */
-	char *url;          /* the URL that gave the final response */
-	char *location;     /* captured response headers, or NULL */
+	long status;	/* final HTTP status, 0 when none was received */
+	int curl_code;	/* CURLcode of the last attempt (0 = CURLE_OK) */
+	char *url;	/* the URL that gave the final response */
+	char *location; /* captured response headers, or NULL */
 	char *content_type;
-	char *digest;       /* Docker-Content-Digest */
+	char *digest;		/* Docker-Content-Digest */
 	char *www_authenticate; /* every WWW-Authenticate header joined by ", " */
 	char *retry_after;
 	char *range;
-	int64_t content_length; /* -1 when absent */
-	bool body_started;  /* the source was asked for bytes */
-	bool delivered;     /* bytes reached the sink */
-	bool too_large;     /* the body did not fit in req->out */
-	bool sink_aborted;  /* the sink returned -1 */
-	bool source_aborted; /* the source returned -1 */
+	int64_t content_length;	   /* -1 when absent */
+	bool body_started;	   /* the source was asked for bytes */
+	bool delivered;		   /* bytes reached the sink */
+	bool too_large;		   /* the body did not fit in req->out */
+	bool sink_aborted;	   /* the sink returned -1 */
+	bool source_aborted;	   /* the source returned -1 */
 	bool source_size_mismatch; /* the source gave fewer or more bytes than announced */
 };
 

@@ -32,9 +32,9 @@
 #include "../manifest/digest.h"
 #include "../manifest/mediatype.h"
 
-#define CHUNK_BYTES (256u * 1024)  /* blob read and write unit */
+#define CHUNK_BYTES (256u * 1024)   /* blob read and write unit */
 #define OCI_LAYOUT_MAX (64u * 1024) /* the oci-layout file is a one-line object */
-#define MEDIA_TYPE_MAX 255          /* RFC 6838: 127 + '/' + 127 */
+#define MEDIA_TYPE_MAX 255	    /* RFC 6838: 127 + '/' + 127 */
 #define TMP_PREFIX ".inlay-tmp-"    /* our temporary files; never a valid blob name */
 #define LAYOUT_VERSION "1.0.0"
 
@@ -72,8 +72,10 @@ static int blob_path(const struct rg_transport *t, const char *digest, char path
 	hex = mf_digest_hex(digest);
 	/* The path safety of the whole layout rests on this; check it here
 	 * too rather than trust a validator in another module. */
-	if (strspn(hex, "0123456789abcdef") != strlen(hex) || strspn(alg, "sha0123456789") != strlen(alg))
-		return err_set(e, ERR_INPUT, "oci:%.200s: '%.80s' is not a valid digest", t->dir, digest);
+	if (strspn(hex, "0123456789abcdef") != strlen(hex) ||
+	    strspn(alg, "sha0123456789") != strlen(alg))
+		return err_set(e, ERR_INPUT, "oci:%.200s: '%.80s' is not a valid digest", t->dir,
+			       digest);
 	n = snprintf(path, PATH_MAX, "%s/blobs/%s/%s", t->dir, alg, hex);
 	if (n < 0 || n >= PATH_MAX)
 		return err_set(e, ERR_INPUT, "oci:%.200s: path too long", t->dir);
@@ -209,8 +211,7 @@ out:
 /* Read a whole regular file into out, at most max bytes (and within out's
  * own limit). On failure e->sys_errno tells ENOENT apart. `what` names the
  * file in messages. */
-static int read_file(const char *path, const char *what, size_t max, struct buf *out,
-		     struct err *e)
+static int read_file(const char *path, const char *what, size_t max, struct buf *out, struct err *e)
 {
 	char chunk[16384];
 	struct stat st;
@@ -248,7 +249,8 @@ static int read_file(const char *path, const char *what, size_t max, struct buf 
 			break;
 		/* The file may grow after fstat: the limit still holds. */
 		if (out->len + (size_t)n > max || buf_append(out, chunk, (size_t)n) < 0) {
-			err_set(e, ERR_INPUT, "%s grew past the %zu bytes inlay accepts", what, max);
+			err_set(e, ERR_INPUT, "%s grew past the %zu bytes inlay accepts", what,
+				max);
 			goto out;
 		}
 	}
@@ -299,8 +301,9 @@ static int layout_check(const struct rg_transport *t, struct err *e)
 	}
 	/* Minor versions add fields a 1.0 reader may ignore. */
 	if (strncmp(json_string_value(v), "1.", 2) != 0) {
-		err_set(e, ERR_INPUT, "%s: imageLayoutVersion '%.40s' is not supported (inlay reads 1.x)",
-			what, json_string_value(v));
+		err_set(e, ERR_INPUT,
+			"%s: imageLayoutVersion '%.40s' is not supported (inlay reads 1.x)", what,
+			json_string_value(v));
 		goto out;
 	}
 	rc = 0;
@@ -332,10 +335,11 @@ static int check_empty(const struct rg_transport *t, struct err *e)
 	while ((de = readdir(d)) != NULL) {
 		if (layout_entry(de->d_name))
 			continue;
-		rc = err_set(e, ERR_INPUT,
-			     "oci:%.200s: the directory holds other files ('%.60s') and no oci-layout "
-			     "file, so it is not an OCI image layout; name a new or empty directory",
-			     t->dir, de->d_name);
+		rc = err_set(
+		    e, ERR_INPUT,
+		    "oci:%.200s: the directory holds other files ('%.60s') and no oci-layout "
+		    "file, so it is not an OCI image layout; name a new or empty directory",
+		    t->dir, de->d_name);
 		break;
 	}
 	closedir(d);
@@ -347,8 +351,8 @@ static int check_empty(const struct rg_transport *t, struct err *e)
 static int layout_ensure(const struct rg_transport *t, const char *alg, struct err *e)
 {
 	static const char layout_json[] = "{\"imageLayoutVersion\":\"" LAYOUT_VERSION "\"}";
-	static const char empty_index[] = "{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_INDEX
-					  "\",\"manifests\":[]}";
+	static const char empty_index[] =
+	    "{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_INDEX "\",\"manifests\":[]}";
 	char path[PATH_MAX];
 	struct stat st;
 
@@ -385,9 +389,9 @@ static int layout_ensure(const struct rg_transport *t, const char *alg, struct e
 int rg_layout_check_tag(const char *tag, struct err *e)
 {
 	static const char first[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_";
 	static const char rest[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-";
 	size_t len = tag ? strlen(tag) : 0;
 
 	if (len == 0 || len > RG_LAYOUT_TAG_MAX || !strchr(first, tag[0]) ||
@@ -410,11 +414,12 @@ static int check_descriptor(json_t *d, size_t i, const char *what, struct err *e
 		return err_set(e, ERR_INPUT, "%s: manifests[%zu] is not an object", what, i);
 	if (!json_is_string(mt) || json_string_length(mt) == 0 ||
 	    json_string_length(mt) > MEDIA_TYPE_MAX)
-		return err_set(e, ERR_INPUT, "%s: manifests[%zu].mediaType is missing or invalid", what,
-			       i);
+		return err_set(e, ERR_INPUT, "%s: manifests[%zu].mediaType is missing or invalid",
+			       what, i);
 	if (!json_is_string(dg) || !mf_digest_valid(json_string_value(dg)))
 		return err_set(e, ERR_INPUT,
-			       "%s: manifests[%zu].digest is missing or not a valid digest", what, i);
+			       "%s: manifests[%zu].digest is missing or not a valid digest", what,
+			       i);
 	if (!json_is_integer(size) || json_integer_value(size) < 0)
 		return err_set(e, ERR_INPUT,
 			       "%s: manifests[%zu].size is missing or not a non-negative integer",
@@ -422,8 +427,8 @@ static int check_descriptor(json_t *d, size_t i, const char *what, struct err *e
 	if (!ann)
 		return 0;
 	if (!json_is_object(ann))
-		return err_set(e, ERR_INPUT, "%s: manifests[%zu].annotations is not an object", what,
-			       i);
+		return err_set(e, ERR_INPUT, "%s: manifests[%zu].annotations is not an object",
+			       what, i);
 	json_object_foreach(ann, key, v)
 	{
 		if (!json_is_string(v))
@@ -443,8 +448,8 @@ int rg_layout_index_parse(const void *data, size_t len, const char *what, json_t
 	int rc = -1;
 
 	if (len > RG_LAYOUT_INDEX_MAX)
-		return err_set(e, ERR_INPUT, "%s: %zu bytes, more than the %u inlay accepts", what, len,
-			       RG_LAYOUT_INDEX_MAX);
+		return err_set(e, ERR_INPUT, "%s: %zu bytes, more than the %u inlay accepts", what,
+			       len, RG_LAYOUT_INDEX_MAX);
 	root = json_loadb(len ? data : "", len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
 		err_set(e, ERR_INPUT, "%s: not valid JSON (line %d, column %d: %s)", what, je.line,
@@ -746,7 +751,8 @@ static int layout_manifest_get(struct rg_transport *t, const char *reference, st
 					"oci:%.200s: tag '%s' names %s, whose blob is missing",
 					t->dir, reference, dg);
 			} else {
-				err_set(e, ERR_OPERATIONAL, "oci:%.200s: no manifest %s", t->dir, dg);
+				err_set(e, ERR_OPERATIONAL, "oci:%.200s: no manifest %s", t->dir,
+					dg);
 				e->http_status = 404;
 			}
 		}
@@ -758,8 +764,9 @@ static int layout_manifest_get(struct rg_transport *t, const char *reference, st
 		 * says what it is. */
 		doc = json_loadb(out->data ? out->data : "", out->len, 0, NULL);
 		if (!json_is_object(doc)) {
-			err_set(e, ERR_INPUT, "oci:%.200s: blob %s is not a manifest (not a JSON object)",
-				t->dir, dg);
+			err_set(e, ERR_INPUT,
+				"oci:%.200s: blob %s is not a manifest (not a JSON object)", t->dir,
+				dg);
 			goto out;
 		}
 		mt = json_string_value(json_object_get(doc, "mediaType"));
@@ -795,8 +802,8 @@ static int layout_blob_upload(struct rg_transport *t, const char *digest, int64_
 	if (blob_path(t, digest, path, dir, e) < 0)
 		return -1;
 	if (size < -1)
-		return err_set(e, ERR_INPUT, "oci:%.200s: blob %s: invalid size %jd", t->dir, digest,
-			       (intmax_t)size);
+		return err_set(e, ERR_INPUT, "oci:%.200s: blob %s: invalid size %jd", t->dir,
+			       digest, (intmax_t)size);
 	mf_digest_algorithm(digest, alg);
 	if (layout_ensure(t, alg, e) < 0)
 		return -1;
@@ -824,10 +831,11 @@ static int layout_blob_upload(struct rg_transport *t, const char *digest, int64_
 			break;
 		total += (uint64_t)n;
 		if (size >= 0 && total > (uint64_t)size) {
-			err_set(e, ERR_VERIFY,
-				"oci:%.200s: blob %s: more bytes than the %jd announced; nothing was "
-				"stored",
-				t->dir, digest, (intmax_t)size);
+			err_set(
+			    e, ERR_VERIFY,
+			    "oci:%.200s: blob %s: more bytes than the %jd announced; nothing was "
+			    "stored",
+			    t->dir, digest, (intmax_t)size);
 			goto out;
 		}
 		ly_hash_update(h, chunk, (size_t)n);
@@ -838,15 +846,17 @@ static int layout_blob_upload(struct rg_transport *t, const char *digest, int64_
 		}
 	}
 	if (size >= 0 && total != (uint64_t)size) {
-		err_set(e, ERR_VERIFY,
-			"oci:%.200s: blob %s: %ju bytes received, %jd announced; nothing was stored",
-			t->dir, digest, (uintmax_t)total, (intmax_t)size);
+		err_set(
+		    e, ERR_VERIFY,
+		    "oci:%.200s: blob %s: %ju bytes received, %jd announced; nothing was stored",
+		    t->dir, digest, (uintmax_t)total, (intmax_t)size);
 		goto out;
 	}
 	ly_hash_final(h, got);
 	if (strcmp(got, digest) != 0) {
 		err_set(e, ERR_VERIFY,
-			"oci:%.200s: blob content does not match digest %s (got %s); nothing was stored",
+			"oci:%.200s: blob content does not match digest %s (got %s); nothing was "
+			"stored",
 			t->dir, digest, got);
 		goto out;
 	}
@@ -902,7 +912,8 @@ static int layout_manifest_put(struct rg_transport *t, const char *reference, co
 	if (!reference || !data)
 		return err_set(e, ERR_INPUT, "oci:%.200s: no manifest or reference given", t->dir);
 	if (len > LIMIT_MANIFEST_BYTES)
-		return err_set(e, ERR_INPUT, "oci:%.200s: manifest of %zu bytes, more than the %u allowed",
+		return err_set(e, ERR_INPUT,
+			       "oci:%.200s: manifest of %zu bytes, more than the %u allowed",
 			       t->dir, len, LIMIT_MANIFEST_BYTES);
 	by_digest = strchr(reference, ':') != NULL;
 	if (by_digest) {
@@ -914,8 +925,9 @@ static int layout_manifest_put(struct rg_transport *t, const char *reference, co
 		if (rg_layout_check_tag(reference, e) < 0)
 			return err_prefix(e, "oci:%.200s", t->dir);
 		if (!media_type || !*media_type || strlen(media_type) > MEDIA_TYPE_MAX)
-			return err_set(e, ERR_INPUT, "oci:%.200s:%s: the manifest has no media type",
-				       t->dir, reference);
+			return err_set(e, ERR_INPUT,
+				       "oci:%.200s:%s: the manifest has no media type", t->dir,
+				       reference);
 		ly_sha256_digest(data, len, digest);
 	}
 	if (layout_blob_upload(t, digest, (int64_t)len, memory_read, &m, e) < 0)
@@ -935,7 +947,8 @@ static int layout_blob_exists(struct rg_transport *t, const char *digest, struct
 	if (stat(path, &st) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
-		return err_sys(e, ERR_OPERATIONAL, "oci:%.200s: cannot stat blob %s", t->dir, digest);
+		return err_sys(e, ERR_OPERATIONAL, "oci:%.200s: cannot stat blob %s", t->dir,
+			       digest);
 	}
 	if (!S_ISREG(st.st_mode))
 		return err_set(e, ERR_INPUT, "oci:%.200s: blob %s is not a regular file", t->dir,
@@ -943,8 +956,8 @@ static int layout_blob_exists(struct rg_transport *t, const char *digest, struct
 	return 1;
 }
 
-static int layout_blob_fetch(struct rg_transport *t, const char *digest, rg_sink_fn sink,
-			     void *ctx, struct err *e)
+static int layout_blob_fetch(struct rg_transport *t, const char *digest, rg_sink_fn sink, void *ctx,
+			     struct err *e)
 {
 	char path[PATH_MAX];
 	char *chunk = NULL;
@@ -956,8 +969,8 @@ static int layout_blob_fetch(struct rg_transport *t, const char *digest, rg_sink
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno != ENOENT && errno != ENOTDIR)
-			return err_sys(e, ERR_OPERATIONAL, "oci:%.200s: cannot open blob %s", t->dir,
-				       digest);
+			return err_sys(e, ERR_OPERATIONAL, "oci:%.200s: cannot open blob %s",
+				       t->dir, digest);
 		err_set(e, ERR_OPERATIONAL, "oci:%.200s: no blob %s", t->dir, digest);
 		e->http_status = 404;
 		return -1;
@@ -984,8 +997,8 @@ static int layout_blob_fetch(struct rg_transport *t, const char *digest, rg_sink
 		if (n == 0)
 			break;
 		if (sink(ctx, chunk, (size_t)n) < 0) {
-			err_set(e, ERR_OPERATIONAL, "oci:%.200s: reading blob %s was aborted", t->dir,
-				digest);
+			err_set(e, ERR_OPERATIONAL, "oci:%.200s: reading blob %s was aborted",
+				t->dir, digest);
 			goto out;
 		}
 	}
@@ -1005,13 +1018,13 @@ static void layout_free(struct rg_transport *t)
 }
 
 static const struct rg_transport_ops layout_ops = {
-	.manifest_get = layout_manifest_get,
-	.manifest_put = layout_manifest_put,
-	.blob_exists = layout_blob_exists,
-	.blob_fetch = layout_blob_fetch,
-	.blob_upload = layout_blob_upload,
-	.blob_mount = NULL, /* a layout has no other repositories to mount from */
-	.free = layout_free,
+    .manifest_get = layout_manifest_get,
+    .manifest_put = layout_manifest_put,
+    .blob_exists = layout_blob_exists,
+    .blob_fetch = layout_blob_fetch,
+    .blob_upload = layout_blob_upload,
+    .blob_mount = NULL, /* a layout has no other repositories to mount from */
+    .free = layout_free,
 };
 
 int rg_layout_open(const char *dir, const struct rg_options *opt, struct rg_transport **ret,
@@ -1022,7 +1035,8 @@ int rg_layout_open(const char *dir, const struct rg_options *opt, struct rg_tran
 
 	(void)opt; /* nothing in the options concerns a directory */
 	if (!dir || !*dir)
-		return err_set(e, ERR_INPUT, "oci: the layout directory is missing (oci:PATH[:TAG])");
+		return err_set(e, ERR_INPUT,
+			       "oci: the layout directory is missing (oci:PATH[:TAG])");
 	len = strlen(dir);
 	/* Room for "/blobs/sha512/<128 hex>" and a temporary name. */
 	if (len > PATH_MAX - 200)

@@ -105,19 +105,19 @@ static int next_location(const struct rg_http_resp *resp, char **loc, struct err
 	return 0;
 }
 
-static int send_error(const char *subject, const struct rg_http_resp *resp, const char *digest,
-		      int64_t size, struct err *e)
+static int send_error(const char *subject, const struct rg_http_resp *resp, int64_t size,
+		      struct err *e)
 {
 	if (resp->source_aborted)
 		return err_set(e, ERR_OPERATIONAL,
-			       "%s: upload aborted: its data source failed; nothing was committed",
+			       "%s aborted: its data source failed; nothing was committed",
 			       subject);
 	if (resp->source_size_mismatch)
 		return err_set(e, ERR_OPERATIONAL,
-			       "%s: upload aborted: the data was not %lld bytes long as announced "
-			       "for %s; nothing was committed",
-			       subject, (long long)size, digest);
-	return err_prefix(e, "%s: upload", subject);
+			       "%s aborted: the data was not %lld bytes long as announced; nothing "
+			       "was committed",
+			       subject, (long long)size);
+	return err_prefix(e, "%s", subject);
 }
 
 int dist_blob_upload(struct rg_transport *t, const char *digest, int64_t size, rg_source_fn source,
@@ -134,7 +134,8 @@ int dist_blob_upload(struct rg_transport *t, const char *digest, int64_t size, r
 	if (!dist_digest_ok(digest))
 		return err_set(e, ERR_INPUT, "%s: '%.100s' is not a digest", t->repo, digest);
 	if (size < -1)
-		return err_set(e, ERR_INPUT, "%s: invalid blob size %lld", t->repo, (long long)size);
+		return err_set(e, ERR_INPUT, "%s: invalid blob size %lld", t->repo,
+			       (long long)size);
 	buf_init(&errb, LIMIT_ERROR_BODY_BYTES);
 	snprintf(subject, sizeof(subject), "%s@%s", t->repo, digest);
 	if (dist_ready(t, e) < 0 || dist_scopes_init(t, DIST_PUSH, NULL, &sc, e) < 0)
@@ -146,10 +147,11 @@ int dist_blob_upload(struct rg_transport *t, const char *digest, int64_t size, r
 		goto out;
 	}
 	if (status != 202) {
+		strncat(subject, ": start upload", sizeof(subject) - strlen(subject) - 1);
 		dist_status_error(t, subject, &resp, &errb, "repository unknown", e);
-		err_prefix(e, "start upload");
 		goto out;
 	}
+	strncat(subject, ": upload", sizeof(subject) - strlen(subject) - 1);
 	rg_http_resp_clear(&resp);
 
 	if (size < 0) {
@@ -162,12 +164,11 @@ int dist_blob_upload(struct rg_transport *t, const char *digest, int64_t size, r
 		req.source_size = -1;
 		req.err_body = &errb;
 		if (dist_do(t, &req, &sc, &resp, e) < 0) {
-			send_error(subject, &resp, digest, size, e);
+			send_error(subject, &resp, size, e);
 			goto abandon;
 		}
 		if (resp.status != 202 && resp.status != 204) {
 			dist_status_error(t, subject, &resp, &errb, "upload session unknown", e);
-			err_prefix(e, "upload");
 			goto abandon;
 		}
 		if (next_location(&resp, &loc, e) < 0)
@@ -187,13 +188,12 @@ int dist_blob_upload(struct rg_transport *t, const char *digest, int64_t size, r
 	req.headers = octet_headers;
 	req.err_body = &errb;
 	if (dist_do(t, &req, &sc, &resp, e) < 0) {
-		send_error(subject, &resp, digest, size, e);
+		send_error(subject, &resp, size, e);
 		goto abandon;
 	}
 	/* 201 Created is the specified answer; any 2xx means committed. */
 	if (resp.status < 200 || resp.status > 299) {
 		dist_status_error(t, subject, &resp, &errb, "upload session unknown", e);
-		err_prefix(e, "upload");
 		goto abandon;
 	}
 	rc = 0;
