@@ -184,7 +184,7 @@ check_copy "mounted copy" "$REG/mounted/single:1" "$D_SINGLE"
 new_log=$(tail -n +"$((start_line + 1))" "$REG_LOG")
 got_blob=0
 for l in $LAYERS; do
-	if printf '%s\n' "$new_log" | grep -q "\"GET /v2/src/single/blobs/$l "; then got_blob=1; fi
+	if grep -q "\"GET /v2/src/single/blobs/$l " <<<"$new_log"; then got_blob=1; fi
 done
 is "$got_blob" 0 "no layer was downloaded for it (access log)"
 like "$new_log" '"POST /v2/mounted/single/blobs/uploads/\?[^"]*mount=sha256[^"]*" 201' \

@@ -8,7 +8,7 @@
 require_tools skopeo umoci runc jq curl openssl htpasswd docker-registry flock dpkg-deb
 [ "$(id -u)" -eq 0 ] || bail_out "the integration tests run as root (umoci unpack, runc)"
 
-plan 73
+plan 78
 
 # --- TAP helpers: a failing check must report "not ok" and fail the file ----
 cat >"$T/selftest.t" <<EOF
@@ -149,6 +149,17 @@ run sk copy -q "docker://$REG/victim:1" "oci:$T/victim:v"
 isnt "$status" 0 "skopeo copy of the corrupted image fails"
 like_i "$stderr" 'digest' "...because of a digest mismatch"
 
+D_SINGLE=$(fixture_digest single)
+corrupt_manifest "$D_SINGLE"
+isnt "$(skopeo_digest "docker://$REG/victim:1")" "$D_SINGLE" \
+	"corrupt_manifest: the registry serves other bytes under the tag"
+is "$(curl -s --noproxy '*' -o /dev/null -D - \
+	-H 'Accept: application/vnd.oci.image.manifest.v1+json' "$REG_URL/v2/victim/manifests/1" |
+	tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')" "$D_SINGLE" \
+	"...still naming the old digest"
+ok "...and the JSON is still valid" sh -c "skopeo --policy '$_SK_POLICY' inspect --raw \
+	--tls-verify=false docker://$REG/victim:1 | jq -e .config"
+
 # --- basic (TLS + htpasswd) registry ------------------------------------------
 t0=$(now_ms)
 start_registry basic B
@@ -181,7 +192,8 @@ ok "skopeo pushes through the token server" \
 	sk copy -q --dest-creds "$C_USER:$C_PASS" "$(fixture_ref single)" "docker://$C/tok/app:1"
 is "$(skopeo_digest --creds "$C_USER:$C_PASS" "docker://$C/tok/app:1")" "$(fixture_digest single)" \
 	"...and pulls it back, digest kept"
-like "$(cat "$C_TOKEN_LOG")" "user=$C_USER service=inlay-test scope=\[repository:tok/app:pull,push\] granted=\[repository:tok/app:pull,push\] status=200" \
+like "$(cat "$C_TOKEN_LOG")" \
+	"user=$C_USER service=inlay-test scope=\[repository:tok/app:pull,push\] granted=\[repository:tok/app:pull,push\] status=200" \
 	"the token log shows the push scope granted"
 unlike "$(cat "$C_TOKEN_LOG")" "$C_PASS" "the token log never holds the password"
 run sk inspect --raw --creds "$C_USER:nope" "docker://$C/tok/app:1"
@@ -192,9 +204,16 @@ isnt "$status" 0 "anonymous clients get no token without --anonymous-pull"
 tok=$(curl -s --noproxy '*' -u "$C_USER:$C_PASS" \
 	"$C_TOKEN_REALM?service=inlay-test&scope=repository:a:pull&scope=repository:b:pull,push" |
 	jq -r .token)
-claims=$(echo "$tok" | cut -d. -f2 | tr '_-' '/+' | { b=$(cat); while [ $((${#b} % 4)) -ne 0 ]; do b="$b="; done; echo "$b"; } | base64 -d)
+# base64url without padding -> base64
+claims=$(echo "$tok" | cut -d. -f2 | tr '_-' '/+' | {
+	b=$(cat)
+	while [ $((${#b} % 4)) -ne 0 ]; do b="$b="; done
+	echo "$b"
+} | base64 -d)
 is "$(echo "$claims" | jq -c '[.iss, .aud, .access]')" \
-	'["inlay-test-issuer","inlay-test",[{"type":"repository","name":"a","actions":["pull"]},{"type":"repository","name":"b","actions":["pull","push"]}]]' \
+	"$(printf '%s' '["inlay-test-issuer","inlay-test",' \
+		'[{"type":"repository","name":"a","actions":["pull"]},' \
+		'{"type":"repository","name":"b","actions":["pull","push"]}]]')" \
 	"a token grants every requested scope (several scope parameters)"
 is "$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -u "$C_USER:$C_PASS" \
 	"$C_TOKEN_REALM?service=other&scope=repository:a:pull")" 400 \
@@ -230,5 +249,19 @@ isnt "$sub_port" "$REG_PORT" "...and picks another port"
 ok "the test's registry is gone after the test" sh -c "! kill -0 $sub_pid 2>/dev/null"
 ok "the test's temporary directory is gone" test ! -e "$sub_tmp"
 is "$(_http_code "$REG_URL/v2/")" 200 "the registry whose port was taken still runs"
+
+# A server that dies mid-test is reported, and fails the test file.
+cat >"$T/dies.t" <<EOF
+. "$LIB_DIR/lib.sh"
+plan 1
+start_registry open
+kill -KILL \$REG_PID
+for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 \$REG_PID 2>/dev/null || break; sleep 0.2; done
+pass "all checks passed"
+done_testing
+EOF
+run bash "$T/dies.t"
+is "$status" 1 "a registry that died mid-test fails the file"
+like "$stdout" "ended before the test did" "...and the log says so"
 
 done_testing

@@ -14,8 +14,24 @@
 # Each test gets a temporary directory $T; an EXIT trap stops every server the
 # test started and removes $T (INLAY_KEEP_TMP=1 keeps it for a post-mortem).
 #
-# Sections: TAP output; running commands; servers (registries, token server);
-# skopeo helpers; fixtures (fixtures.sh, sourced at the end).
+# The functions, by section (each is documented where it is defined):
+#   TAP       plan N, pass/fail/skip DESC, ok DESC CMD..., not_ok DESC CMD...,
+#             is/isnt GOT WANT DESC, like/like_i/unlike GOT ERE DESC, diag,
+#             note (stderr), bail_out, skip_all, done_testing
+#   commands  run CMD... ($status $stdout $stderr, exact bytes in $RUN_OUT
+#             $RUN_ERR), run_in INPUT CMD..., sha256_file, now_ms, secs_since,
+#             require_inlay, require_tools
+#   servers   start_registry open|basic|bearer [PREFIX] [--anonymous-pull],
+#             stop_registry, start_token_server, free_port, stop_pid,
+#             registry_blob_path, corrupt_blob, corrupt_manifest,
+#             inlay_auth_flags, write_docker_config
+#   skopeo    sk SUBCOMMAND ... (adds TLS and credential flags for the test
+#             registries), skopeo_digest REF, skopeo_raw REF
+#   fixtures  (fixtures.sh) fixtures_build, fixture, fixture_ref,
+#             fixture_digest, push_fixture, layout_digest, layout_blob
+#
+# A script that is not a TAP test (tests/demo.sh) sets LIB_NO_TAP=1 before
+# sourcing, so ending without done_testing is no failure.
 #
 # Bash only. The caller's shell gets `set -u -o pipefail`, never `set -e`: a
 # failing check must report `not ok` and go on.
@@ -149,7 +165,7 @@ isnt() {
 
 # like GOT ERE DESC: GOT (possibly several lines) matches the extended regex.
 like() {
-	if printf '%s\n' "$1" | grep -Eq -- "$2"; then
+	if grep -Eq -- "$2" <<<"$1"; then
 		pass "$3"
 		return 0
 	fi
@@ -162,7 +178,7 @@ like() {
 
 # like_i GOT ERE DESC: like, ignoring case.
 like_i() {
-	if printf '%s\n' "$1" | grep -Eiq -- "$2"; then
+	if grep -Eiq -- "$2" <<<"$1"; then
 		pass "$3"
 		return 0
 	fi
@@ -175,7 +191,7 @@ like_i() {
 
 # unlike GOT ERE DESC: GOT does not match.
 unlike() {
-	if ! printf '%s\n' "$1" | grep -Eq -- "$2"; then
+	if ! grep -Eq -- "$2" <<<"$1"; then
 		pass "$3"
 		return 0
 	fi
@@ -321,9 +337,17 @@ export HOME=$T/home XDG_RUNTIME_DIR=$T/run
 unset REGISTRY_AUTH_FILE DOCKER_CONFIG XDG_CONFIG_HOME CONTAINERS_REGISTRIES_CONF
 export LC_ALL=C
 
-# _track_pid PID: stop PID (and its process group) when the test ends.
+# _track_pid PID [LOG]: stop PID (and its process group) when the test ends;
+# if it died before, say so with the end of LOG.
+# $_PIDS_FILE holds one PID a line, $_PIDS_FILE.logs "PID LOG" lines.
 _track_pid() {
 	echo "$1" >>"$_PIDS_FILE"
+	echo "$1 ${2:-}" >>"$_PIDS_FILE.logs"
+}
+
+# _untrack_pid PID: a server stopped on purpose (see stop_registry).
+_untrack_pid() {
+	sed -i "/^$1\$/d" "$_PIDS_FILE"
 }
 
 # stop_pid PID: TERM its process group (servers run under setsid), wait up to
@@ -331,6 +355,8 @@ _track_pid() {
 # polling with kill -0 sees the exit.
 stop_pid() {
 	local pid=$1 i
+	# Never a signal to "-1" (every process) or "-0" (our own group).
+	[[ $pid =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ] || return 0
 	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || return 0
 	for ((i = 0; i < 50; i++)); do
 		kill -0 "$pid" 2>/dev/null || return 0
@@ -344,13 +370,22 @@ stop_pid() {
 _cleanup() {
 	local rc=$?
 	trap - EXIT
-	local pid
+	local pid log
 	if [ -f "$_PIDS_FILE" ]; then
 		while read -r pid; do
-			[ -n "$pid" ] && stop_pid "$pid"
+			[ -n "$pid" ] || continue
+			log=$(sed -n "s/^$pid //p" "$_PIDS_FILE.logs" 2>/dev/null | tail -n 1)
+			if ! kill -0 "$pid" 2>/dev/null; then
+				# A server that went away mid-test explains later failures.
+				echo "# server $pid ended before the test did; the end of its log ($log):"
+				[ -n "$log" ] && tail -n 15 "$log" 2>/dev/null | sed 's/^/#   /'
+				rc=1
+				continue
+			fi
+			stop_pid "$pid"
 		done <"$_PIDS_FILE"
 	fi
-	if [ "$_TAP_DONE" -eq 0 ] && [ "$rc" -eq 0 ]; then
+	if [ "$_TAP_DONE" -eq 0 ] && [ "$rc" -eq 0 ] && [ -z "${LIB_NO_TAP:-}" ]; then
 		# The script ended without done_testing: say so, and fail.
 		echo "# test script ended early (no done_testing)"
 		rc=1
@@ -440,7 +475,7 @@ start_token_server() {
 		--service "$service" --user "$user" --password "$pass" --log "$d/requests.log" \
 		"$@" >"$d/server.log" 2>&1 </dev/null &
 	local pid=$!
-	_track_pid "$pid"
+	_track_pid "$pid" "$d/server.log"
 	for ((i = 0; i < 100; i++)); do
 		[ -s "$d/port" ] && break
 		kill -0 "$pid" 2>/dev/null || break
@@ -482,7 +517,7 @@ start_registry() {
 	t0=$(now_ms)
 	local d=$T/registry-$p
 	mkdir -p "$d/storage"
-	local scheme=http user= pass= auth_yaml= tls_yaml= curl_tls=()
+	local scheme=http user='' pass='' auth_yaml='' tls_yaml='' curl_tls=()
 
 	case $mode in
 	basic)
@@ -515,7 +550,7 @@ start_registry() {
 		;;
 	esac
 
-	local attempt port pid code= log=$d/registry.log i
+	local attempt port pid code='' log=$d/registry.log i
 	for ((attempt = 1; attempt <= 5; attempt++)); do
 		port=$(free_port)
 		cat >"$d/config.yml" <<EOF
@@ -549,7 +584,7 @@ EOF
 		# The access log goes to stdout, everything else to stderr: keep both.
 		setsid docker-registry serve "$d/config.yml" >"$log" 2>&1 </dev/null &
 		pid=$!
-		_track_pid "$pid"
+		_track_pid "$pid" "$log"
 		# First its own word that it listens (so a server that took the port
 		# meanwhile is not mistaken for it), then an answer to GET /v2/.
 		code=000
@@ -564,10 +599,12 @@ EOF
 		kill -0 "$pid" 2>/dev/null || code=000
 		case $code in 200 | 401) break ;; esac
 		stop_pid "$pid"
+		_untrack_pid "$pid"
 		if grep -q 'address already in use' "$log"; then
 			continue
 		fi
-		bail_out "docker-registry ($mode) did not answer on 127.0.0.1:$port within 10 s: $(tail -n 20 "$log")"
+		bail_out "docker-registry ($mode) did not answer on 127.0.0.1:$port within 10 s:" \
+			"$(tail -n 20 "$log")"
 	done
 	case $code in 200 | 401) ;; *) bail_out "docker-registry: no free port after 5 tries" ;; esac
 	# Open registries answer 200 to GET /v2/, authenticating ones 401.
@@ -592,6 +629,19 @@ EOF
 	_REG_BY_HOST["127.0.0.1:$port"]=$p
 	_REG_BY_HOST["localhost:$port"]=$p
 	diag "started $mode registry $p at 127.0.0.1:$port in $(secs_since "$t0") s"
+}
+
+# stop_registry [PREFIX]: stop a registry on purpose (and its token server),
+# e.g. to test what happens when it goes away. The variables stay set.
+stop_registry() {
+	local p=${1:-REG}
+	local pid_var=${p}_PID tpid_var=${p}_TOKEN_PID
+	stop_pid "${!pid_var}"
+	_untrack_pid "${!pid_var}"
+	if [ -n "${!tpid_var:-}" ]; then
+		stop_pid "${!tpid_var}"
+		_untrack_pid "${!tpid_var}"
+	fi
 }
 
 # registry_blob_path DIGEST [PREFIX]: where the registry PREFIX stores a blob.
@@ -701,7 +751,10 @@ _sk_flags() {
 	if [ "$mode" != open ]; then
 		local a
 		for a in "$@"; do
-			case $a in --${role}creds | --${role}creds=* | --${role}no-creds | --authfile | --authfile=* | --${role}authfile | --${role}authfile=*) return 0 ;; esac
+			case $a in
+			--"${role}"creds | --"${role}"creds=* | --"${role}"no-creds) return 0 ;;
+			--authfile | --authfile=* | --"${role}"authfile | --"${role}"authfile=*) return 0 ;;
+			esac
 		done
 		local u=${p}_USER pw=${p}_PASS
 		_arr+=("--${role}creds" "${!u}:${!pw}")
