@@ -3,10 +3,10 @@
 # started here on loopback (make demo). Nothing leaves the machine and
 # everything it starts or writes is removed at the end.
 #
-# Now: push a busybox image into a local registry, inspect it with inlay,
-# copy it with inlay to another repository and into an OCI layout, check the
-# copies with skopeo, and run the copied image with runc.
-# Later: instrument the image and run the instrumented one.
+# Push a busybox image into a local registry, inspect it, copy it (blobs are
+# mounted, digests kept), instrument it in place, check the result with
+# skopeo, and run the instrumented image with runc: the app's output, its
+# exit code, and the sensor's events.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 
 BUILD=${1:-build}
@@ -100,13 +100,30 @@ else
 	exit 1
 fi
 
-step "Copy it out of the registry into an OCI layout and run it with runc"
-show "$INLAY" copy "$DST" "oci:$T/layout:demo"
+step "Instrument it: append the sensor layer and make the sensor the entrypoint"
+show "$INLAY" instrument --json "$SRC"
+INST=$SRC-inlay
+say "No base layer was downloaded: only the manifest and config were read, the new layer"
+say "and config were uploaded. The instrumented config:"
+skopeo --policy "$_SK_POLICY" inspect --config --raw --tls-verify=false "docker://$INST" |
+	jq '{Entrypoint: .config.Entrypoint, Cmd: .config.Cmd, Labels: .config.Labels}' | sed 's/^/    /'
+
+step "Pull the instrumented image with skopeo (every digest verified) and unpack it with umoci"
+show skopeo --policy "$_SK_POLICY" copy -q --src-tls-verify=false "docker://$INST" "oci:$T/layout:demo"
 show umoci unpack --image "$T/layout:demo" "$T/bundle"
 jq '.process.terminal = false' "$T/bundle/config.json" >"$T/config.json" &&
 	mv "$T/config.json" "$T/bundle/config.json"
-show runc run --bundle "$T/bundle" "inlay-demo-$$"
+say "The runtime starts: $(jq -c .process.args "$T/bundle/config.json")"
+
+step "Run it with runc: the app runs under the sensor (PID 1), which reports what it sees"
+runc run --bundle "$T/bundle" "inlay-demo-$$" >"$T/run.out" 2>"$T/run.err" </dev/null
+rc=$?
 runc delete -f "inlay-demo-$$" >/dev/null 2>&1
+say "The app's output (stdout):"
+sed 's/^/    /' "$T/run.out"
+say "The sensor's events (stderr, one JSON line each, Falco-compatible):"
+grep '^{' "$T/run.err" | jq -c '{rule, priority, output}' | sed 's/^/    /'
+say "Exit status: $rc (the app's own)."
 
 step "Done"
 say "Stopping the registry and removing \$TMP."
