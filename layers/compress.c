@@ -22,17 +22,17 @@ struct ly_compressor {
 	enum ly_compression c;
 	ly_write_fn out;
 	void *arg;
-	bool started;  /* the gzip header is out */
+	bool started; /* the gzip header is out */
 	bool finished;
 	z_stream zs;
 	bool zs_init;
-	uint32_t crc;   /* gzip CRC32 of the input */
+	uint32_t crc;	/* gzip CRC32 of the input */
 	uint32_t isize; /* gzip input size modulo 2^32 (RFC 1952) */
 	ZSTD_CCtx *zc;
 	unsigned char chunk[LY_Z_CHUNK];
 };
 
-int ly_compressor_new(enum ly_compression c, ly_write_fn out, void *arg,
+int ly_compressor_new(enum ly_compression c, uint64_t size, ly_write_fn out, void *arg,
 		      struct ly_compressor **ret_z, struct err *e)
 {
 	struct ly_compressor *z = NULL;
@@ -40,7 +40,8 @@ int ly_compressor_new(enum ly_compression c, ly_write_fn out, void *arg,
 	int r = -1;
 
 	if (c != LY_COMPRESS_NONE && c != LY_COMPRESS_GZIP && c != LY_COMPRESS_ZSTD)
-		return err_set(e, ERR_INPUT, "cannot compress a layer as '%s' (use gzip, zstd or none)",
+		return err_set(e, ERR_INPUT,
+			       "cannot compress a layer as '%s' (use gzip, zstd or none)",
 			       ly_compression_name(c));
 	z = calloc(1, sizeof(*z));
 	if (!z)
@@ -72,6 +73,8 @@ int ly_compressor_new(enum ly_compression c, ly_write_fn out, void *arg,
 			zr = ZSTD_CCtx_setParameter(z->zc, ZSTD_c_checksumFlag, 1);
 		if (!ZSTD_isError(zr))
 			zr = ZSTD_CCtx_setParameter(z->zc, ZSTD_c_nbWorkers, 0);
+		if (!ZSTD_isError(zr) && size != LY_SIZE_UNKNOWN)
+			zr = ZSTD_CCtx_setPledgedSrcSize(z->zc, size);
 		if (ZSTD_isError(zr)) {
 			err_set(e, ERR_OPERATIONAL, "cannot set up zstd compression: %s",
 				ZSTD_getErrorName(zr));
@@ -146,7 +149,8 @@ int ly_compressor_write(struct ly_compressor *z, const void *data, size_t n, str
 	uInt step;
 
 	if (z->finished)
-		return err_set(e, ERR_OPERATIONAL, "internal error: write after the end of a %s stream",
+		return err_set(e, ERR_OPERATIONAL,
+			       "internal error: write after the end of a %s stream",
 			       ly_compression_name(z->c));
 	if (n == 0)
 		return 0;

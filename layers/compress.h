@@ -10,6 +10,7 @@
 #define INLAY_LY_COMPRESS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../manifest/err.h"
 #include "layer.h"
@@ -19,10 +20,17 @@ typedef int (*ly_write_fn)(void *arg, const void *data, size_t n, struct err *e)
 
 struct ly_compressor;
 
+/* ly_compressor_new's size when the input size is not known in advance. */
+#define LY_SIZE_UNKNOWN UINT64_MAX
+
 /* Start a stream of compression c (NONE, GZIP or ZSTD) writing to out(arg).
- * Nothing is written yet. Returns 0 or -1 (out of memory, library failure,
- * ERR_INPUT for AUTO or an unknown value). */
-int ly_compressor_new(enum ly_compression c, ly_write_fn out, void *arg,
+ * size is the exact number of bytes that will be written, or
+ * LY_SIZE_UNKNOWN: zstd records a known size in the frame header and sizes
+ * its window to it (a small layer then needs a small window to decompress,
+ * not level 19's 8 MiB), and fails at finish when the count differs; gzip
+ * ignores it. Nothing is written yet. Returns 0 or -1 (out of memory,
+ * library failure, ERR_INPUT for AUTO or an unknown value). */
+int ly_compressor_new(enum ly_compression c, uint64_t size, ly_write_fn out, void *arg,
 		      struct ly_compressor **ret_z, struct err *e);
 
 /* Compress n more bytes. Output may or may not be written now. Returns 0 or

@@ -12,6 +12,8 @@
 #include "../manifest/mediatype.h"
 #include "compress.h"
 
+#define TAR_BLOCK 512
+
 /* ---- compression names and media types ---- */
 
 int ly_compression_parse(const char *s, enum ly_compression *ret, struct err *e)
@@ -25,7 +27,8 @@ int ly_compression_parse(const char *s, enum ly_compression *ret, struct err *e)
 	else if (strcmp(s, "none") == 0)
 		c = LY_COMPRESS_NONE;
 	else
-		return err_set(e, ERR_INPUT, "unknown compression '%.40s' (use gzip, zstd or none)", s);
+		return err_set(e, ERR_INPUT, "unknown compression '%.40s' (use gzip, zstd or none)",
+			       s);
 	*ret = c;
 	return 0;
 }
@@ -57,8 +60,7 @@ enum ly_compression ly_detect_compression(const void *head, size_t n)
 	return LY_COMPRESS_NONE;
 }
 
-int ly_compression_from_media_type(const char *media_type, enum ly_compression *ret,
-				   struct err *e)
+int ly_compression_from_media_type(const char *media_type, enum ly_compression *ret, struct err *e)
 {
 	enum ly_compression c;
 
@@ -71,10 +73,11 @@ int ly_compression_from_media_type(const char *media_type, enum ly_compression *
 	else if (strcmp(media_type, MT_OCI_LAYER_TAR) == 0)
 		c = LY_COMPRESS_NONE;
 	else
-		return err_set(e, ERR_INPUT,
-			       "unsupported layer media type '%.200s' (expected an OCI tar, tar+gzip "
-			       "or tar+zstd layer, or a Docker tar.gzip layer)",
-			       media_type);
+		return err_set(
+		    e, ERR_INPUT,
+		    "unsupported layer media type '%.200s' (expected an OCI tar, tar+gzip "
+		    "or tar+zstd layer, or a Docker tar.gzip layer)",
+		    media_type);
 	*ret = c;
 	return 0;
 }
@@ -157,24 +160,27 @@ static int path_canonical(const char *path, bool dir, char **ret, struct err *e)
 		return err_set(e, ERR_INPUT, "layer entry path '%.60s...' is longer than %d bytes",
 			       path, LY_PATH_MAX);
 	if (path[0] == '/')
-		return err_set(e, ERR_INPUT, "layer entry path '%.*s' is absolute (must be relative)",
-			       (int)n, path);
+		return err_set(e, ERR_INPUT,
+			       "layer entry path '%.*s' is absolute (must be relative)", (int)n,
+			       path);
 	for (i = 0; i < n; i++) {
 		/* Printable ASCII only: the header bytes must not depend on the
 		 * locale libarchive would convert names with. */
 		if ((unsigned char)path[i] < 0x20 || (unsigned char)path[i] > 0x7e)
-			return err_set(e, ERR_INPUT,
-				       "layer entry path '%.*s' has a byte that is not printable ASCII",
-				       (int)n, path);
+			return err_set(
+			    e, ERR_INPUT,
+			    "layer entry path '%.*s' has a byte that is not printable ASCII",
+			    (int)n, path);
 	}
 	for (start = 0; start <= n; start = i + 1) {
 		for (i = start; i < n && path[i] != '/'; i++)
 			;
 		if (i == start || (i - start == 1 && path[start] == '.') ||
 		    (i - start == 2 && path[start] == '.' && path[start + 1] == '.'))
-			return err_set(e, ERR_INPUT,
-				       "layer entry path '%.*s' has an empty, '.' or '..' component",
-				       (int)n, path);
+			return err_set(
+			    e, ERR_INPUT,
+			    "layer entry path '%.*s' has an empty, '.' or '..' component", (int)n,
+			    path);
 	}
 	copy = strndup(path, n);
 	if (!copy)
@@ -191,16 +197,20 @@ static int builder_add(struct ly_layer_builder *b, const char *path, unsigned mo
 	size_t i, cap;
 
 	if (mode & ~07777u)
-		return err_set(e, ERR_INPUT,
-			       "layer entry '%.200s': mode %o has bits beyond the permissions (07777)",
-			       path, mode);
+		return err_set(
+		    e, ERR_INPUT,
+		    "layer entry '%.200s': mode %o has bits beyond the permissions (07777)", path,
+		    mode);
 	if (!dir && len > 0 && !data)
-		return err_set(e, ERR_INPUT, "layer entry '%.200s': no data for %zu bytes", path, len);
+		return err_set(e, ERR_INPUT, "layer entry '%.200s': no data for %zu bytes", path,
+			       len);
 	if (b->n >= LY_BUILDER_MAX_ENTRIES)
-		return err_set(e, ERR_INPUT, "layer has more than %d entries", LY_BUILDER_MAX_ENTRIES);
+		return err_set(e, ERR_INPUT, "layer has more than %d entries",
+			       LY_BUILDER_MAX_ENTRIES);
 	if (len > b->max_bytes - b->data_total)
-		return err_set(e, ERR_INPUT, "layer entry '%.200s': the layer would exceed %zu bytes",
-			       path, b->max_bytes);
+		return err_set(e, ERR_INPUT,
+			       "layer entry '%.200s': the layer would exceed %zu bytes", path,
+			       b->max_bytes);
 	if (path_canonical(path, dir, &canon, e) < 0)
 		return -1;
 	for (i = 0; i < b->n; i++) {
@@ -295,10 +305,11 @@ static int plan_entries(struct ly_layer_builder *b, struct ly_spec **ret_v, size
 				if (strcmp(v[j].path, parent) == 0)
 					found = &v[j];
 			if (found && !found->dir) {
-				err_set(e, ERR_INPUT,
-					"layer entry '%.200s': its parent '%.200s' is a file, not a "
-					"directory",
-					v[i].path, parent);
+				err_set(
+				    e, ERR_INPUT,
+				    "layer entry '%.200s': its parent '%.200s' is a file, not a "
+				    "directory",
+				    v[i].path, parent);
 				goto out;
 			}
 			if (!found) {
@@ -452,6 +463,7 @@ int ly_layer_finish(struct ly_layer_builder *b, enum ly_compression compression,
 	struct ly_spec *v = NULL;
 	char **owned = NULL;
 	size_t n = 0, on = 0, i;
+	uint64_t tar_size;
 	int r = -1;
 
 	buf_init(&p.out, b->max_bytes);
@@ -464,8 +476,20 @@ int ly_layer_finish(struct ly_layer_builder *b, enum ly_compression compression,
 	}
 	if (plan_entries(b, &v, &n, &owned, &on, e) < 0)
 		goto out;
+	/* ustar without blocking is exactly this long: a header block per
+	 * entry, data padded to whole blocks, two zero blocks at the end.
+	 * Known up front, it bounds the tar before anything is written and
+	 * lets zstd record the size (see ly_compressor_new). */
+	tar_size = 2 * TAR_BLOCK;
+	for (i = 0; i < n && tar_size <= b->max_bytes; i++)
+		tar_size += TAR_BLOCK + v[i].len / TAR_BLOCK * TAR_BLOCK +
+			    (v[i].len % TAR_BLOCK ? TAR_BLOCK : 0);
+	if (tar_size > b->max_bytes) {
+		err_set(e, ERR_INPUT, "the layer's tar would exceed %zu bytes", b->max_bytes);
+		goto out;
+	}
 	if (ly_hash_new("sha256", &p.diff_id, e) < 0 || ly_hash_new("sha256", &p.digest, e) < 0 ||
-	    ly_compressor_new(compression, pipeline_out, &p, &p.z, e) < 0)
+	    ly_compressor_new(compression, tar_size, pipeline_out, &p, &p.z, e) < 0)
 		goto out;
 
 	a = archive_write_new();
@@ -491,6 +515,12 @@ int ly_layer_finish(struct ly_layer_builder *b, enum ly_compression compression,
 	/* close writes the end-of-archive blocks through pipeline_write */
 	if (archive_write_close(a) != ARCHIVE_OK) {
 		archive_fail(a, &p, "cannot finish the tar stream of", "layer", e);
+		goto out;
+	}
+	if (p.tar_bytes != tar_size) {
+		err_set(e, ERR_OPERATIONAL,
+			"internal error: libarchive wrote a %llu-byte tar, %llu expected",
+			(unsigned long long)p.tar_bytes, (unsigned long long)tar_size);
 		goto out;
 	}
 	if (ly_compressor_finish(p.z, e) < 0) {

@@ -12,8 +12,9 @@
  *     MTIME=0 XFL=2 (RFC 1952: "maximum compression") OS=255 (unknown): no
  *     file name, no timestamp, nothing of the machine.
  *   - zstd: libzstd level 19, single-threaded (worker threads change the
- *     bytes), content checksum on, one frame, no content size (the stream is
- *     compressed as it is produced).
+ *     bytes), content checksum on, one frame whose header records the tar's
+ *     size (computed before the tar is written), so the window, and what a
+ *     reader must allocate, is no larger than the layer.
  * Byte identity across machines holds for the same zlib and libzstd releases
  * (Debian 12: zlib 1.2.13, zstd 1.5.4); other releases, or zlib-ng, may
  * compress differently. The uncompressed tar (the diff_id) depends on inlay
@@ -66,8 +67,7 @@ enum ly_compression ly_detect_compression(const void *head, size_t n);
  * MT_OCI_LAYER_GZIP, MT_DOCKER_LAYER_GZIP and MT_DOCKER_LAYER_FOREIGN -> gzip,
  * MT_OCI_LAYER_ZSTD -> zstd. Returns 0, or -1 with ERR_INPUT for any other
  * media type (not a layer inlay can read). */
-int ly_compression_from_media_type(const char *media_type, enum ly_compression *ret,
-				   struct err *e);
+int ly_compression_from_media_type(const char *media_type, enum ly_compression *ret, struct err *e);
 
 /* The layer media type for a compression in a Docker schema2 (docker true) or
  * an OCI manifest. Docker schema2 has only a gzip layer type, so docker with
@@ -87,7 +87,7 @@ struct ly_layer {
 	enum ly_compression compression;
 	char digest[LY_DIGEST_MAX];  /* of data */
 	char diff_id[LY_DIGEST_MAX]; /* of the uncompressed tar */
-	uint64_t tar_size;           /* bytes of the uncompressed tar */
+	uint64_t tar_size;	     /* bytes of the uncompressed tar */
 };
 
 /* Free l->data and zero *l. Accepts NULL and a zeroed struct. */
@@ -97,7 +97,10 @@ struct ly_layer_builder;
 
 /* Most entries one builder accepts: a layer is a handful of files. */
 #define LY_BUILDER_MAX_ENTRIES 4096
-/* Longest path the builder accepts (ustar's prefix + name fields). */
+/* Longest path the builder accepts (ustar's prefix + name fields). ustar
+ * also needs a '/' that splits a path longer than 100 bytes into at most 155
+ * + 100 (a directory's trailing '/' counts): finish fails, with libarchive's
+ * "Pathname too long", for one that cannot be split. */
 #define LY_PATH_MAX 255
 
 /* Start an empty layer whose uncompressed tar and compressed bytes may each
@@ -145,16 +148,16 @@ enum ly_entry_type {
 /* One tar entry as the reader saw it. Every pointer is valid only during the
  * callback. */
 struct ly_entry {
-	const char *path;     /* as stored, e.g. ".inlay/sensor" or ".inlay/" */
+	const char *path; /* as stored, e.g. ".inlay/sensor" or ".inlay/" */
 	enum ly_entry_type type;
-	unsigned mode;        /* permission bits (07777) */
+	unsigned mode; /* permission bits (07777) */
 	int64_t uid, gid;
-	const char *uname;    /* "" when empty */
-	const char *gname;    /* "" when empty */
-	int64_t mtime;        /* seconds */
+	const char *uname;	   /* "" when empty */
+	const char *gname;	   /* "" when empty */
+	int64_t mtime;		   /* seconds */
 	bool atime_set, ctime_set; /* true when the archive carries them (pax) */
-	int64_t size;         /* bytes of content stored (0 for directories) */
-	const char *linkname; /* symlink or hardlink target, NULL otherwise */
+	int64_t size;		   /* bytes of content stored (0 for directories) */
+	const char *linkname;	   /* symlink or hardlink target, NULL otherwise */
 	/* The content of a regular file whose size is at most
 	 * limits.max_content_bytes; NULL otherwise (the content was skipped). */
 	const void *content;
@@ -165,10 +168,10 @@ struct ly_entry {
 typedef int (*ly_entry_fn)(void *arg, const struct ly_entry *entry, struct err *e);
 
 struct ly_read_limits {
-	size_t max_entries;          /* more entries: ERR_INPUT */
-	int64_t max_entry_bytes;     /* an entry larger than this: ERR_INPUT */
-	uint64_t max_total_bytes;    /* uncompressed tar stream larger: ERR_INPUT */
-	size_t max_content_bytes;    /* files up to this size are read into content */
+	size_t max_entries;	  /* more entries: ERR_INPUT */
+	int64_t max_entry_bytes;  /* an entry larger than this: ERR_INPUT */
+	uint64_t max_total_bytes; /* uncompressed tar stream larger: ERR_INPUT */
+	size_t max_content_bytes; /* files up to this size are read into content */
 };
 
 /* The limits ly_layer_list uses when given NULL: 100000 entries, 1 GiB per

@@ -8,6 +8,8 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,18 +17,20 @@
 #define TAR_BLOCK 512
 
 const struct ly_read_limits ly_read_limits_default = {
-	.max_entries = 100000,
-	.max_entry_bytes = (int64_t)1 << 30,
-	.max_total_bytes = (uint64_t)4 << 30,
-	.max_content_bytes = (size_t)4 << 20,
+    .max_entries = 100000,
+    .max_entry_bytes = (int64_t)1 << 30,
+    .max_total_bytes = (uint64_t)4 << 30,
+    .max_content_bytes = (size_t)4 << 20,
 };
 
-/* libarchive's message for the failure of `what`. */
+/* libarchive's message for the failure of `what`: bad bytes, unless
+ * libarchive ran out of memory. */
 static int archive_err(struct archive *a, const char *what, struct err *e)
 {
 	const char *msg = archive_error_string(a);
 
-	return err_set(e, ERR_INPUT, "%s: %s", what, msg ? msg : "unknown libarchive error");
+	return err_set(e, archive_errno(a) == ENOMEM ? ERR_OPERATIONAL : ERR_INPUT, "%s: %s", what,
+		       msg ? msg : "unknown libarchive error");
 }
 
 /* A path an extraction would resolve outside its root: absolute, or with a
@@ -110,13 +114,15 @@ static int read_content(struct archive *a, const char *path, size_t size, unsign
 	while (got < size) {
 		n = archive_read_data(a, *cbuf + got, size - got);
 		if (n < 0) {
-			archive_err(a, "cannot read the content", e);
-			return err_prefix(e, "layer entry '%.200s'", path);
+			char what[256];
+
+			snprintf(what, sizeof(what), "cannot read layer entry '%.200s'", path);
+			return archive_err(a, what, e);
 		}
 		if (n == 0)
 			return err_set(e, ERR_INPUT,
-				       "layer entry '%.200s' is truncated (%zu of %zu bytes)", path, got,
-				       size);
+				       "layer entry '%.200s' is truncated (%zu of %zu bytes)", path,
+				       got, size);
 		got += (size_t)n;
 	}
 	(*cbuf)[size] = '\0';
@@ -136,6 +142,7 @@ int ly_layer_list(const void *data, size_t len, enum ly_compression compression,
 	size_t ccap = 0, count = 0;
 	la_int64_t before, after, pos;
 	const char *problem;
+	char what[256];
 	int ar, cr, r = -1;
 
 	if (len == 0)
@@ -143,7 +150,8 @@ int ly_layer_list(const void *data, size_t len, enum ly_compression compression,
 	if (compression != LY_COMPRESS_AUTO && compression != found) {
 		if (compression != LY_COMPRESS_NONE && compression != LY_COMPRESS_GZIP &&
 		    compression != LY_COMPRESS_ZSTD)
-			return err_set(e, ERR_INPUT, "unknown layer compression %d", (int)compression);
+			return err_set(e, ERR_INPUT, "unknown layer compression %d",
+				       (int)compression);
 		return err_set(e, ERR_INPUT,
 			       "the layer is said to be %s but its bytes are %s (media type and "
 			       "content disagree)",
@@ -185,12 +193,14 @@ int ly_layer_list(const void *data, size_t len, enum ly_compression compression,
 		if (ar != ARCHIVE_OK) {
 			/* ARCHIVE_WARN too: a header libarchive had to guess at
 			 * is not one to trust. */
-			archive_err(a, "cannot read the layer", e);
-			err_prefix(e, "after %zu entries", count);
+			snprintf(what, sizeof(what), "cannot read the layer after %zu entries",
+				 count);
+			archive_err(a, what, e);
 			goto out;
 		}
 		if (++count > lim->max_entries) {
-			err_set(e, ERR_INPUT, "the layer has more than %zu entries", lim->max_entries);
+			err_set(e, ERR_INPUT, "the layer has more than %zu entries",
+				lim->max_entries);
 			goto out;
 		}
 		memset(&ent, 0, sizeof(ent));
@@ -209,7 +219,8 @@ int ly_layer_list(const void *data, size_t len, enum ly_compression compression,
 			ent.linkname = archive_entry_hardlink(ae);
 			problem = path_problem(ent.linkname);
 			if (problem) {
-				err_set(e, ERR_INPUT, "layer entry '%.200s' links to '%.200s', which %s",
+				err_set(e, ERR_INPUT,
+					"layer entry '%.200s' links to '%.200s', which %s",
 					ent.path, ent.linkname, problem);
 				goto out;
 			}
@@ -252,7 +263,8 @@ int ly_layer_list(const void *data, size_t len, enum ly_compression compression,
 			if (ent.size == 0) {
 				ent.content = empty;
 			} else {
-				if (read_content(a, ent.path, (size_t)ent.size, &cbuf, &ccap, e) < 0)
+				if (read_content(a, ent.path, (size_t)ent.size, &cbuf, &ccap, e) <
+				    0)
 					goto out;
 				ent.content = cbuf;
 			}
@@ -266,8 +278,9 @@ int ly_layer_list(const void *data, size_t len, enum ly_compression compression,
 		 * next header read starts at the next block (the end check
 		 * above relies on it). */
 		if (archive_read_data_skip(a) != ARCHIVE_OK) {
-			archive_err(a, "cannot read the layer", e);
-			err_prefix(e, "entry '%.200s'", archive_entry_pathname(ae));
+			snprintf(what, sizeof(what), "cannot read layer entry '%.200s'",
+				 archive_entry_pathname(ae));
+			archive_err(a, what, e);
 			goto out;
 		}
 	}
