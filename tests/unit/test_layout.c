@@ -24,8 +24,8 @@
 #include "../../registry/transport.h"
 
 struct fixture {
-	char root[64];      /* mkdtemp directory, removed at teardown */
-	char dir[128];      /* root/layout: does not exist before the first write */
+	char root[64]; /* mkdtemp directory, removed at teardown */
+	char dir[128]; /* root/layout: does not exist before the first write */
 	struct rg_transport *t;
 	const struct rg_transport_ops *ops;
 };
@@ -93,8 +93,8 @@ static int sink_buf(void *ctx, const void *data, size_t n)
 	return buf_append(ctx, data, n);
 }
 
-static int upload(struct fixture *f, const char *digest, const void *data, size_t len,
-		  int64_t size, struct err *e)
+static int upload(struct fixture *f, const char *digest, const void *data, size_t len, int64_t size,
+		  struct err *e)
 {
 	struct source s = {data, len, 0, 7, 0};
 
@@ -149,7 +149,7 @@ static const char *tag_digest(json_t *index, const char *tag, int *count)
 	json_array_foreach(json_object_get(index, "manifests"), i, d)
 	{
 		const char *name = json_string_value(
-			json_object_get(json_object_get(d, "annotations"), ANN_REF_NAME));
+		    json_object_get(json_object_get(d, "annotations"), ANN_REF_NAME));
 
 		if (name && strcmp(name, tag) == 0) {
 			found = json_string_value(json_object_get(d, "digest"));
@@ -161,14 +161,14 @@ static const char *tag_digest(json_t *index, const char *tag, int *count)
 
 static void manifest_text(char *out, size_t n, const char *mt, int i)
 {
-	snprintf(out, n,
-		 "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"" MT_OCI_CONFIG
-		 "\",\"digest\":\"sha256:%064d\",\"size\":%d},\"layers\":[]}",
-		 mt, i, i);
+	snprintf(
+	    out, n,
+	    "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"" MT_OCI_CONFIG
+	    "\",\"digest\":\"sha256:%064d\",\"size\":%d},\"layers\":[]}",
+	    mt, i, i);
 }
 
-static int put(struct fixture *f, const char *ref, const char *text, const char *mt,
-	       struct err *e)
+static int put(struct fixture *f, const char *ref, const char *text, const char *mt, struct err *e)
 {
 	return f->ops->manifest_put(f->t, ref, text, strlen(text), mt, e);
 }
@@ -279,13 +279,13 @@ static void test_blob_missing(void **state)
 static void test_bad_digests_refused(void **state)
 {
 	static const char *const bad[] = {
-		"sha256:../../../../etc/passwd",
-		"sha256:../blobs/sha256/0000000000000000000000000000000000000000000000000000000",
-		"../sha256:0000000000000000000000000000000000000000000000000000000000000000",
-		"sha256/../../x:0000000000000000000000000000000000000000000000000000000000000000",
-		"sha256:000000000000000000000000000000000000000000000000000000000000000/",
-		"md5:d41d8cd98f00b204e9800998ecf8427e",
-		"",
+	    "sha256:../../../../etc/passwd",
+	    "sha256:../blobs/sha256/0000000000000000000000000000000000000000000000000000000",
+	    "../sha256:0000000000000000000000000000000000000000000000000000000000000000",
+	    "sha256/../../x:0000000000000000000000000000000000000000000000000000000000000000",
+	    "sha256:000000000000000000000000000000000000000000000000000000000000000/",
+	    "md5:d41d8cd98f00b204e9800998ecf8427e",
+	    "",
 	};
 	struct fixture *f = *state;
 	struct buf out;
@@ -501,13 +501,13 @@ static void test_second_tag_adds_entry(void **state)
 static void test_set_tag_keeps_other_annotations(void **state)
 {
 	static const char doc[] =
-		"{\"schemaVersion\":2,\"manifests\":["
-		"{\"mediaType\":\"m\",\"digest\":\"sha256:1111111111111111111111111111111111111111111"
-		"111111111111111111111\",\"size\":1,\"annotations\":{\"" ANN_REF_NAME "\":\"t\","
-		"\"x\":\"y\"}},"
-		"{\"mediaType\":\"m\",\"digest\":\"sha256:2222222222222222222222222222222222222222222"
-		"222222222222222222222\",\"size\":2,\"platform\":{\"os\":\"linux\"}}],"
-		"\"annotations\":{\"keep\":\"me\"}}";
+	    "{\"schemaVersion\":2,\"manifests\":["
+	    "{\"mediaType\":\"m\",\"digest\":\"sha256:1111111111111111111111111111111111111111111"
+	    "111111111111111111111\",\"size\":1,\"annotations\":{\"" ANN_REF_NAME "\":\"t\","
+	    "\"x\":\"y\"}},"
+	    "{\"mediaType\":\"m\",\"digest\":\"sha256:2222222222222222222222222222222222222222222"
+	    "222222222222222222222\",\"size\":2,\"platform\":{\"os\":\"linux\"}}],"
+	    "\"annotations\":{\"keep\":\"me\"}}";
 	char d3[] = "sha256:3333333333333333333333333333333333333333333333333333333333333333";
 	json_t *index, *ms, *desc = NULL;
 	struct err e;
@@ -518,16 +518,17 @@ static void test_set_tag_keeps_other_annotations(void **state)
 	ms = json_object_get(index, "manifests");
 	assert_int_equal(json_array_size(ms), 3);
 	/* The new descriptor took the old one's place; the old one kept "x". */
-	assert_string_equal(json_string_value(json_object_get(json_array_get(ms, 0), "digest")), d3);
-	assert_null(json_object_get(json_object_get(json_array_get(ms, 1), "annotations"),
-				    ANN_REF_NAME));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ms, 0), "digest")),
+			    d3);
+	assert_null(
+	    json_object_get(json_object_get(json_array_get(ms, 1), "annotations"), ANN_REF_NAME));
 	assert_string_equal(json_string_value(json_object_get(
-				    json_object_get(json_array_get(ms, 1), "annotations"), "x")),
+				json_object_get(json_array_get(ms, 1), "annotations"), "x")),
 			    "y");
 	assert_non_null(json_object_get(json_array_get(ms, 2), "platform"));
 	assert_string_equal(
-		json_string_value(json_object_get(json_object_get(index, "annotations"), "keep")),
-		"me");
+	    json_string_value(json_object_get(json_object_get(index, "annotations"), "keep")),
+	    "me");
 	assert_int_equal(rg_layout_index_find(index, "t", &desc, &e), 1);
 	assert_string_equal(json_string_value(json_object_get(desc, "digest")), d3);
 	assert_int_equal(json_integer_value(json_object_get(desc, "size")), 3);
@@ -567,9 +568,10 @@ static void test_missing_tag_is_404(void **state)
 	assert_int_equal(e.http_status, 404);
 	assert_non_null(strstr(e.msg, "present")); /* says which tags there are */
 	buf_free(&out);
-	assert_int_equal(get(f, "sha256:0000000000000000000000000000000000000000000000000000000000000000",
-			     &out, &mt, &dg, &e),
-			 -1);
+	assert_int_equal(
+	    get(f, "sha256:0000000000000000000000000000000000000000000000000000000000000000", &out,
+		&mt, &dg, &e),
+	    -1);
 	assert_int_equal(e.http_status, 404);
 	buf_free(&out);
 }
@@ -605,34 +607,34 @@ static void test_malformed_index_on_disk(void **state)
 static void test_index_parse_table(void **state)
 {
 	static const char dg[] =
-		"\"sha256:1111111111111111111111111111111111111111111111111111111111111111\"";
+	    "\"sha256:1111111111111111111111111111111111111111111111111111111111111111\"";
 	static const struct {
 		const char *doc;
 		int ok;
 	} cases[] = {
-		{"{\"schemaVersion\":2,\"manifests\":[]}", 1},
-		{"{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_INDEX "\",\"manifests\":[]}", 1},
-		{"", 0},
-		{"[]", 0},
-		{"{\"schemaVersion\":1,\"manifests\":[]}", 0},
-		{"{\"schemaVersion\":\"2\",\"manifests\":[]}", 0},
-		{"{\"schemaVersion\":2}", 0},
-		{"{\"schemaVersion\":2,\"manifests\":{}}", 0},
-		{"{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_MANIFEST "\",\"manifests\":[]}", 0},
-		{"{\"schemaVersion\":2,\"schemaVersion\":2,\"manifests\":[]}", 0},
-		{"{\"schemaVersion\":2,\"manifests\":[1]}", 0},
+	    {"{\"schemaVersion\":2,\"manifests\":[]}", 1},
+	    {"{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_INDEX "\",\"manifests\":[]}", 1},
+	    {"", 0},
+	    {"[]", 0},
+	    {"{\"schemaVersion\":1,\"manifests\":[]}", 0},
+	    {"{\"schemaVersion\":\"2\",\"manifests\":[]}", 0},
+	    {"{\"schemaVersion\":2}", 0},
+	    {"{\"schemaVersion\":2,\"manifests\":{}}", 0},
+	    {"{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_MANIFEST "\",\"manifests\":[]}", 0},
+	    {"{\"schemaVersion\":2,\"schemaVersion\":2,\"manifests\":[]}", 0},
+	    {"{\"schemaVersion\":2,\"manifests\":[1]}", 0},
 	};
 	static const char *const descs[] = {
-		/* %s is the digest; the first is valid */
-		"{\"mediaType\":\"m\",\"digest\":%s,\"size\":1,\"annotations\":{\"a\":\"b\"}}",
-		"{\"digest\":%s,\"size\":1}",
-		"{\"mediaType\":\"\",\"digest\":%s,\"size\":1}",
-		"{\"mediaType\":\"m\",\"digest\":%s,\"size\":-1}",
-		"{\"mediaType\":\"m\",\"digest\":%s,\"size\":1.5}",
-		"{\"mediaType\":\"m\",\"digest\":%s}",
-		"{\"mediaType\":\"m\",\"digest\":%s,\"size\":1,\"annotations\":[]}",
-		"{\"mediaType\":\"m\",\"digest\":%s,\"size\":1,\"annotations\":{\"a\":1}}",
-		"{\"mediaType\":\"m\",\"digest\":\"sha256:../x\",\"size\":1%.0s}",
+	    /* %s is the digest; the first is valid */
+	    "{\"mediaType\":\"m\",\"digest\":%s,\"size\":1,\"annotations\":{\"a\":\"b\"}}",
+	    "{\"digest\":%s,\"size\":1}",
+	    "{\"mediaType\":\"\",\"digest\":%s,\"size\":1}",
+	    "{\"mediaType\":\"m\",\"digest\":%s,\"size\":-1}",
+	    "{\"mediaType\":\"m\",\"digest\":%s,\"size\":1.5}",
+	    "{\"mediaType\":\"m\",\"digest\":%s}",
+	    "{\"mediaType\":\"m\",\"digest\":%s,\"size\":1,\"annotations\":[]}",
+	    "{\"mediaType\":\"m\",\"digest\":%s,\"size\":1,\"annotations\":{\"a\":1}}",
+	    "{\"mediaType\":\"m\",\"digest\":\"sha256:../x\",\"size\":1%.0s}",
 	};
 	char doc[1024], desc[512];
 	json_t *index;
@@ -641,7 +643,8 @@ static void test_index_parse_table(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int rc = rg_layout_index_parse(cases[i].doc, strlen(cases[i].doc), "case", &index, &e);
+		int rc =
+		    rg_layout_index_parse(cases[i].doc, strlen(cases[i].doc), "case", &index, &e);
 
 		assert_int_equal(rc, cases[i].ok ? 0 : -1);
 		if (rc == 0)
@@ -666,11 +669,11 @@ static void test_index_parse_table(void **state)
 static void test_ambiguous_tag(void **state)
 {
 	static const char doc[] =
-		"{\"schemaVersion\":2,\"manifests\":["
-		"{\"mediaType\":\"m\",\"digest\":\"sha256:1111111111111111111111111111111111111111111"
-		"111111111111111111111\",\"size\":1,\"annotations\":{\"" ANN_REF_NAME "\":\"t\"}},"
-		"{\"mediaType\":\"m\",\"digest\":\"sha256:2222222222222222222222222222222222222222222"
-		"222222222222222222222\",\"size\":2,\"annotations\":{\"" ANN_REF_NAME "\":\"t\"}}]}";
+	    "{\"schemaVersion\":2,\"manifests\":["
+	    "{\"mediaType\":\"m\",\"digest\":\"sha256:1111111111111111111111111111111111111111111"
+	    "111111111111111111111\",\"size\":1,\"annotations\":{\"" ANN_REF_NAME "\":\"t\"}},"
+	    "{\"mediaType\":\"m\",\"digest\":\"sha256:2222222222222222222222222222222222222222222"
+	    "222222222222222222222\",\"size\":2,\"annotations\":{\"" ANN_REF_NAME "\":\"t\"}}]}";
 	struct fixture *f = *state;
 	json_t *index, *desc = NULL;
 	char path[512];
@@ -783,26 +786,26 @@ static void test_concurrent_processes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_blob_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_blob_digest_mismatch, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_blob_size_mismatch_and_abort, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_blob_missing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_digests_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_blob_concurrent_threads, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_manifest_tag_and_digest, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_manifest_child_by_digest, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retag_moves_tag, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_second_tag_adds_entry, setup, teardown),
-		cmocka_unit_test(test_set_tag_keeps_other_annotations),
-		cmocka_unit_test_setup_teardown(test_missing_layout_is_404, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_tag_is_404, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_malformed_index_on_disk, setup, teardown),
-		cmocka_unit_test(test_index_parse_table),
-		cmocka_unit_test_setup_teardown(test_ambiguous_tag, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_manifest_limit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refuses_foreign_directory, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_tags_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_concurrent_processes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_blob_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_blob_digest_mismatch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_blob_size_mismatch_and_abort, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_blob_missing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_digests_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_blob_concurrent_threads, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_manifest_tag_and_digest, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_manifest_child_by_digest, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retag_moves_tag, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_second_tag_adds_entry, setup, teardown),
+	    cmocka_unit_test(test_set_tag_keeps_other_annotations),
+	    cmocka_unit_test_setup_teardown(test_missing_layout_is_404, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_tag_is_404, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed_index_on_disk, setup, teardown),
+	    cmocka_unit_test(test_index_parse_table),
+	    cmocka_unit_test_setup_teardown(test_ambiguous_tag, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_manifest_limit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refuses_foreign_directory, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_tags_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_processes, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
