@@ -31,7 +31,7 @@ struct ly_key {
  * failure, and empty OpenSSL's error queue so it never leaks into a later,
  * unrelated message. */
 static int ssl_err(struct err *e, int cls, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int ssl_err(struct err *e, int cls, const char *fmt, ...)
 {
 	char what[ERR_MSG_MAX];
@@ -55,7 +55,8 @@ int ly_key_type_parse(const char *name, enum ly_key_type *ret, struct err *e)
 	else if (strcmp(name, "ecdsa-p256") == 0)
 		*ret = LY_KEY_ECDSA_P256;
 	else
-		return err_set(e, ERR_INPUT, "unknown key type '%.40s' (ed25519 or ecdsa-p256)", name);
+		return err_set(e, ERR_INPUT, "unknown key type '%.40s' (ed25519 or ecdsa-p256)",
+			       name);
 	return 0;
 }
 
@@ -92,7 +93,8 @@ static int key_wrap(EVP_PKEY *pkey, bool private, const char *what, struct ly_ke
 		const char *name = OBJ_nid2sn(EVP_PKEY_get_base_id(pkey));
 
 		EVP_PKEY_free(pkey);
-		return err_set(e, ERR_INPUT, "%s: a %.20s key; inlay signs with Ed25519 or ECDSA P-256 keys",
+		return err_set(e, ERR_INPUT,
+			       "%s: a %.20s key; inlay signs with Ed25519 or ECDSA P-256 keys",
 			       what, name ? name : "unknown");
 	}
 	k = calloc(1, sizeof(*k));
@@ -150,7 +152,8 @@ static int pem_pass_cb(char *buf, int size, int rwflag, void *u)
 			n = s->fn(s->pass, sizeof(s->pass), s->what, s->ctx, &s->err);
 		if (n < 0 || (size_t)n >= sizeof(s->pass)) {
 			if (n >= 0)
-				err_set(&s->err, ERR_INPUT, "the passphrase for %s is too long", s->what);
+				err_set(&s->err, ERR_INPUT, "the passphrase for %s is too long",
+					s->what);
 			s->asked = -1;
 		} else {
 			s->asked = 1;
@@ -172,7 +175,8 @@ int ly_key_from_private_pem(const void *pem, size_t len, const char *what, ly_pa
 	int rc;
 
 	if (len > LY_KEY_FILE_MAX)
-		return err_set(e, ERR_INPUT, "%s: larger than %u bytes; not a key", what, LY_KEY_FILE_MAX);
+		return err_set(e, ERR_INPUT, "%s: larger than %u bytes; not a key", what,
+			       LY_KEY_FILE_MAX);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return err_set(e, ERR_OPERATIONAL, "out of memory");
@@ -195,7 +199,8 @@ int ly_key_from_private_pem(const void *pem, size_t len, const char *what, ly_pa
 		*e = s->err;
 		rc = -1;
 	} else if (s->asked > 0) {
-		rc = ssl_err(e, ERR_INPUT, "cannot decrypt the private key %s: wrong passphrase?", what);
+		rc = ssl_err(e, ERR_INPUT, "cannot decrypt the private key %s: wrong passphrase?",
+			     what);
 	} else {
 		rc = ssl_err(e, ERR_INPUT,
 			     "%s: not a PEM private key (expected PKCS#8 'BEGIN PRIVATE KEY' or "
@@ -208,14 +213,15 @@ int ly_key_from_private_pem(const void *pem, size_t len, const char *what, ly_pa
 	return rc;
 }
 
-int ly_key_from_public_pem(const void *pem, size_t len, const char *what,
-			   struct ly_key **ret_key, struct err *e)
+int ly_key_from_public_pem(const void *pem, size_t len, const char *what, struct ly_key **ret_key,
+			   struct err *e)
 {
 	EVP_PKEY *pkey;
 	BIO *bio;
 
 	if (len > LY_KEY_FILE_MAX)
-		return err_set(e, ERR_INPUT, "%s: larger than %u bytes; not a key", what, LY_KEY_FILE_MAX);
+		return err_set(e, ERR_INPUT, "%s: larger than %u bytes; not a key", what,
+			       LY_KEY_FILE_MAX);
 	bio = BIO_new_mem_buf(pem, (int)len);
 	if (!bio)
 		return ssl_err(e, ERR_OPERATIONAL, "out of memory");
@@ -223,10 +229,11 @@ int ly_key_from_public_pem(const void *pem, size_t len, const char *what,
 	pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
 	BIO_free(bio);
 	if (!pkey)
-		return ssl_err(e, ERR_INPUT,
-			       "%s: not a PEM public key (expected 'BEGIN PUBLIC KEY', as 'inlay keygen' "
-			       "writes to PREFIX.pub or 'openssl pkey -pubout' prints)",
-			       what);
+		return ssl_err(
+		    e, ERR_INPUT,
+		    "%s: not a PEM public key (expected 'BEGIN PUBLIC KEY', as 'inlay keygen' "
+		    "writes to PREFIX.pub or 'openssl pkey -pubout' prints)",
+		    what);
 	ERR_clear_error();
 	return key_wrap(pkey, false, what, ret_key, e);
 }
@@ -252,7 +259,8 @@ static int read_bounded(int fd, const char *path, size_t max, char **ret, size_t
 		if (len > max) {
 			OPENSSL_cleanse(data, len);
 			free(data);
-			return err_set(e, ERR_INPUT, "%s: larger than %zu bytes; not a key", path, max);
+			return err_set(e, ERR_INPUT, "%s: larger than %zu bytes; not a key", path,
+				       max);
 		}
 	}
 	if (n < 0) {
@@ -287,10 +295,11 @@ static int open_key_file(const char *path, bool private, int *ret_fd, struct err
 	}
 	if (private && (st.st_mode & 077)) {
 		close(fd);
-		return err_set(e, ERR_INPUT,
-			       "private key %s has mode %04o: it must not be accessible to group or others "
-			       "(run 'chmod 600 %s')",
-			       path, (unsigned)(st.st_mode & 07777), path);
+		return err_set(
+		    e, ERR_INPUT,
+		    "private key %s has mode %04o: it must not be accessible to group or others "
+		    "(run 'chmod 600 %s')",
+		    path, (unsigned)(st.st_mode & 07777), path);
 	}
 	*ret_fd = fd;
 	return 0;
@@ -428,7 +437,8 @@ int ly_key_private_pem(const struct ly_key *k, const char *passphrase, char **re
 	if (!k->private)
 		return err_set(e, ERR_INPUT, "a public key has no private half to write");
 	if (plen > LY_PASSPHRASE_MAX)
-		return err_set(e, ERR_INPUT, "the passphrase is longer than %d bytes", LY_PASSPHRASE_MAX);
+		return err_set(e, ERR_INPUT, "the passphrase is longer than %d bytes",
+			       LY_PASSPHRASE_MAX);
 	if (!bio)
 		return ssl_err(e, ERR_OPERATIONAL, "out of memory");
 	if (PEM_write_bio_PKCS8PrivateKey(bio, k->pkey, cipher, passphrase ? passphrase : NULL,
@@ -450,8 +460,9 @@ static int write_new_file(const char *path, mode_t mode, const char *data, size_
 
 	if (fd < 0) {
 		if (errno == EEXIST)
-			return err_set(e, ERR_INPUT, "%s already exists; inlay never overwrites a key file "
-						     "(remove it or choose another -o PREFIX)",
+			return err_set(e, ERR_INPUT,
+				       "%s already exists; inlay never overwrites a key file "
+				       "(remove it or choose another -o PREFIX)",
 				       path);
 		return err_sys(e, ERR_OPERATIONAL, "create %s", path);
 	}
@@ -531,18 +542,20 @@ int ly_sign(const struct ly_key *k, const void *data, size_t len, unsigned char 
 	int rc = -1;
 
 	if (!k->private)
-		return err_set(e, ERR_INPUT, "signing needs a private key, and this is a public key");
+		return err_set(e, ERR_INPUT,
+			       "signing needs a private key, and this is a public key");
 	if (!data)
 		data = "";
 	ctx = EVP_MD_CTX_new();
 	if (!ctx || EVP_DigestSignInit(ctx, NULL, key_md(k), NULL, k->pkey) != 1 ||
 	    EVP_DigestSign(ctx, NULL, &sig_len, data, len) != 1) {
-		ssl_err(e, ERR_OPERATIONAL, "cannot start a %s signature", ly_key_type_name(k->type));
+		ssl_err(e, ERR_OPERATIONAL, "cannot start a %s signature",
+			ly_key_type_name(k->type));
 		goto out;
 	}
 	if (sig_len == 0 || sig_len > LY_SIGNATURE_MAX) {
-		err_set(e, ERR_OPERATIONAL, "unexpected %s signature size %zu", ly_key_type_name(k->type),
-			sig_len);
+		err_set(e, ERR_OPERATIONAL, "unexpected %s signature size %zu",
+			ly_key_type_name(k->type), sig_len);
 		goto out;
 	}
 	sig = malloc(sig_len);
@@ -623,7 +636,7 @@ int ly_verify_base64(const struct ly_key *k, const void *data, size_t len, const
 int ly_base64_encode(const void *data, size_t len, char **ret_text, struct err *e)
 {
 	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	const unsigned char *in = data;
 	size_t i, o = 0;
 	char *out;
@@ -677,13 +690,14 @@ int ly_base64_decode(const char *text, size_t len, size_t max, unsigned char **r
 	unsigned char *out;
 
 	if (len % 4 != 0)
-		return err_set(e, ERR_INPUT, "not base64: its length %zu is not a multiple of 4", len);
+		return err_set(e, ERR_INPUT, "not base64: its length %zu is not a multiple of 4",
+			       len);
 	if (len && in[len - 1] == '=')
 		pad = len >= 2 && in[len - 2] == '=' ? 2 : 1;
 	out_len = len / 4 * 3 - pad;
 	if (out_len > max)
-		return err_set(e, ERR_INPUT, "base64 text decodes to %zu bytes, more than %zu", out_len,
-			       max);
+		return err_set(e, ERR_INPUT, "base64 text decodes to %zu bytes, more than %zu",
+			       out_len, max);
 	out = malloc(out_len + 1);
 	if (!out)
 		return err_set(e, ERR_OPERATIONAL, "out of memory");
@@ -697,16 +711,19 @@ int ly_base64_decode(const char *text, size_t len, size_t max, unsigned char **r
 			v[k] = k < n ? b64_value(in[i + k]) : 0;
 			if (v[k] < 0) {
 				free(out);
-				return err_set(e, ERR_INPUT, "not base64: byte %zu is not in the alphabet",
+				return err_set(e, ERR_INPUT,
+					       "not base64: byte %zu is not in the alphabet",
 					       i + (size_t)k);
 			}
 		}
-		w = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 | (unsigned)v[2] << 6 | (unsigned)v[3];
+		w = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 | (unsigned)v[2] << 6 |
+		    (unsigned)v[3];
 		/* Bits the padding leaves unused must be zero: one encoding per
 		 * byte string. */
 		if ((n == 3 && (w & 0xff)) || (n == 2 && (w & 0xffff))) {
 			free(out);
-			return err_set(e, ERR_INPUT, "not canonical base64: non-zero bits before the padding");
+			return err_set(e, ERR_INPUT,
+				       "not canonical base64: non-zero bits before the padding");
 		}
 		out[o++] = (unsigned char)(w >> 16);
 		if (n > 2)

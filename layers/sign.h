@@ -39,8 +39,7 @@ struct ly_key; /* opaque: a public key, or a private key with its public half */
 /* Fill buf (size bytes) with a NUL-terminated passphrase for the key at
  * `what` (a file name, for a prompt). Returns its length, or -1 with e filled
  * (no passphrase to be had). Called at most once per key load. */
-typedef int (*ly_passphrase_fn)(char *buf, size_t size, const char *what, void *ctx,
-				struct err *e);
+typedef int (*ly_passphrase_fn)(char *buf, size_t size, const char *what, void *ctx, struct err *e);
 
 /* Parse a key type name: "ed25519" or "ecdsa-p256". ERR_INPUT otherwise. */
 int ly_key_type_parse(const char *name, enum ly_key_type *ret, struct err *e);
@@ -60,8 +59,8 @@ int ly_key_from_private_pem(const void *pem, size_t len, const char *what, ly_pa
 			    void *pass_ctx, struct ly_key **ret_key, struct err *e);
 
 /* Read a public key PEM ("PUBLIC KEY", SubjectPublicKeyInfo) from memory. */
-int ly_key_from_public_pem(const void *pem, size_t len, const char *what,
-			   struct ly_key **ret_key, struct err *e);
+int ly_key_from_public_pem(const void *pem, size_t len, const char *what, struct ly_key **ret_key,
+			   struct err *e);
 
 /* Load a private key file. The file is opened first and its mode checked on
  * the open descriptor (fstat), so what is checked is what is read: a key

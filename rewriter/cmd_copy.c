@@ -63,7 +63,7 @@ int cmd_copy(int argc, char **argv, struct err *e)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rw_common_init(&c);
-	while ((opt = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		int r = rw_common_option(&c, opt, optarg, e);
 
 		if (r < 0)

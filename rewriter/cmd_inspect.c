@@ -156,7 +156,7 @@ int cmd_inspect(int argc, char **argv, struct err *e)
 
 	buf_init(&cb, LIMIT_CONFIG_BYTES);
 	rw_common_init(&c);
-	while ((opt = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		int r = rw_common_option(&c, opt, optarg, e);
 
 		if (r < 0)

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "instrument.h"
 #include "policy.h"
+#include "signature.h"
 
 #define SENSOR_FILE_MAX (32u * 1024 * 1024)
 #define DEFAULT_TAG_SUFFIX "-inlay"
@@ -26,6 +27,7 @@ enum {
 	OPT_POLICY,
 	OPT_TAG_SUFFIX,
 	OPT_SENSOR,
+	OPT_KEY,
 };
 
 const char rw_instrument_usage[] =
@@ -47,6 +49,11 @@ const char rw_instrument_usage[] =
 	"  --tag-suffix S        default DST tag suffix (default -inlay)\n"
 	"  --sensor FILE         use this static sensor binary for its architecture\n"
 	"                        instead of the embedded one (repeatable)\n"
+	"  --key FILE            sign: the sensor layer (labels io.inlay.sensor.signature and\n"
+	"                        .signer) and, once pushed, every manifest (cosign-compatible\n"
+	"                        signatures, tag sha256-<hex>.sig); a PEM PKCS#8 private key\n"
+	"                        of mode 0600 (see 'inlay keygen'; encrypted keys take their\n"
+	"                        passphrase from " RW_KEY_PASSWORD_ENV " or the terminal)\n"
 	"  --json                print a JSON report\n" RW_TRANSPORT_USAGE;
 
 struct sensor_file {
@@ -208,12 +215,14 @@ int cmd_instrument(int argc, char **argv, struct err *e)
 		{"policy", required_argument, NULL, OPT_POLICY},
 		{"tag-suffix", required_argument, NULL, OPT_TAG_SUFFIX},
 		{"sensor", required_argument, NULL, OPT_SENSOR},
+		{"key", required_argument, NULL, OPT_KEY},
 		{NULL, 0, NULL, 0},
 	};
 	struct rw_instrument_options io = {0};
 	struct rw_instrument_result *res = NULL;
 	struct sensor_file sensors[2] = {{0}};
 	struct rg_endpoint *src = NULL, *dst = NULL;
+	struct ly_key *key = NULL;
 	const char *suffix = DEFAULT_TAG_SUFFIX;
 	char *policy = NULL, *dst_ref = NULL;
 	struct rw_common c;
@@ -224,7 +233,7 @@ int cmd_instrument(int argc, char **argv, struct err *e)
 	rw_common_init(&c);
 	io.compression = LY_COMPRESS_AUTO;
 	io.mode = "monitor";
-	while ((opt = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		int r = rw_common_option(&c, opt, optarg, e);
 
 		if (r < 0)
@@ -262,6 +271,12 @@ int cmd_instrument(int argc, char **argv, struct err *e)
 			if (load_sensor(optarg, sensors, e) < 0)
 				goto out;
 			break;
+		case OPT_KEY:
+			ly_key_free(key);
+			key = NULL;
+			if (rw_key_load(optarg, &key, e) < 0)
+				goto out;
+			break;
 		default:
 			rw_bad_option(e, "instrument", argv);
 			goto out;
@@ -284,6 +299,7 @@ int cmd_instrument(int argc, char **argv, struct err *e)
 	io.sensor_arm64 = sensors[1].data;
 	io.sensor_arm64_len = sensors[1].len;
 	io.jobs = c.dst.jobs;
+	io.signer = key;
 	if (rg_endpoint_open(argv[optind], &c.src, &src, e) < 0)
 		goto out;
 	if (argc - optind == 2) {
@@ -304,6 +320,9 @@ int cmd_instrument(int argc, char **argv, struct err *e)
 	}
 	if (rw_instrument(src, dst, &io, res, c.src.quiet ? NULL : print_warning, e) < 0)
 		goto out;
+	/* Signatures last: they name digests that must already be there. */
+	if (key && rw_sign_instrumented(dst, key, res, e) < 0)
+		goto out;
 	if (c.json)
 		rc = print_report(src, dst, res, seconds_since(&t0), e);
 	else
@@ -314,6 +333,7 @@ out:
 	free(dst_ref);
 	free(sensors[0].data);
 	free(sensors[1].data);
+	ly_key_free(key);
 	rg_endpoint_free(src);
 	rg_endpoint_free(dst);
 	rw_common_free(&c);

@@ -15,6 +15,7 @@
 #include "../manifest/mediatype.h"
 #include "copy.h"
 #include "sensors.h"
+#include "signature.h"
 
 #define SENSOR_LAYER_MAX (64u * 1024 * 1024)
 #define N_ARCH 2
@@ -269,6 +270,7 @@ static int instrument_image(struct pipeline *p, const struct rg_manifest_blob *m
 	if (mf_config_wrap_entrypoint(cfg, sensor_prefix, e) < 0 ||
 	    mf_config_set_label(cfg, LABEL_SENSOR_VERSION, INLAY_VERSION, e) < 0 ||
 	    mf_config_set_label(cfg, LABEL_SENSOR_DIGEST, layer->digest, e) < 0 ||
+	    rw_sensor_labels_sign(p->opt->signer, cfg, layer->digest, e) < 0 ||
 	    mf_config_set_label(cfg, LABEL_SOURCE, source ? source : mb->digest, e) < 0 ||
 	    mf_config_append_diff_id(cfg, layer->diff_id, e) < 0 ||
 	    mf_config_append_history(cfg, created_by, e) < 0 ||
@@ -316,7 +318,9 @@ static int instrument_image(struct pipeline *p, const struct rg_manifest_blob *m
 		const char *bytes = mf_manifest_bytes(m, &len);
 
 		ly_sha256_digest(bytes, len, pr->result_digest);
-		if (!top_level && rg_manifest_put(p->dst, pr->result_digest, bytes, len, mt, e) < 0)
+		/* Not `mt`: changing m freed the string it pointed to. */
+		if (!top_level && rg_manifest_put(p->dst, pr->result_digest, bytes, len,
+						  mf_manifest_media_type(m), e) < 0)
 			goto out;
 	}
 	snprintf(pr->sensor_layer_digest, sizeof(pr->sensor_layer_digest), "%s", layer->digest);

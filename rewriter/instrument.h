@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "../layers/layer.h"
+#include "../layers/sign.h"
 #include "../manifest/image.h"
 #include "../registry/registry.h"
 
@@ -29,6 +30,7 @@ struct rw_instrument_options {
 	const unsigned char *sensor_amd64, *sensor_arm64;
 	size_t sensor_amd64_len, sensor_arm64_len;
 	int jobs;
+	const struct ly_key *signer;         /* --key: sign the sensor layer; NULL: unsigned */
 };
 
 /* What happened to one image (one platform). */

@@ -1,5 +1,6 @@
 /* main.c - the inlay command: dispatch to one subcommand, print its error,
  * exit with its class. The only place that prints diagnostics. */
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,7 +12,11 @@
 int cmd_copy(int argc, char **argv, struct err *e);
 int cmd_inspect(int argc, char **argv, struct err *e);
 int cmd_instrument(int argc, char **argv, struct err *e);
+int cmd_keygen(int argc, char **argv, struct err *e);
+int cmd_sign(int argc, char **argv, struct err *e);
+int cmd_verify(int argc, char **argv, struct err *e);
 extern const char rw_copy_usage[], rw_inspect_usage[], rw_instrument_usage[];
+extern const char rw_keygen_usage[], rw_sign_usage[], rw_verify_usage[];
 
 static int cmd_version(int argc, char **argv, struct err *e);
 static int cmd_help(int argc, char **argv, struct err *e);
@@ -27,6 +32,10 @@ const struct rw_command rw_commands[] = {
 	{"inspect", cmd_inspect, "print a manifest, its config, or a summary", rw_inspect_usage},
 	{"instrument", cmd_instrument, "add the sensor layer to an image and push the result",
 	 rw_instrument_usage},
+	{"verify", cmd_verify, "check an instrumented image's signatures", rw_verify_usage},
+	{"sign", cmd_sign, "sign an image already in a registry (cosign-compatible)",
+	 rw_sign_usage},
+	{"keygen", cmd_keygen, "make a signing key pair", rw_keygen_usage},
 	{"version", cmd_version, "print versions of inlay and its sensors", version_usage},
 	{"help", cmd_help, "describe a command", help_usage},
 	{NULL, NULL, NULL, NULL},
@@ -113,6 +122,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "inlay: %s\n", e.msg);
 		return ERR_OPERATIONAL;
 	}
+	opterr = 0; /* rw_bad_option reports bad options, once */
 	rc = c->run(argc - 1, argv + 1, &e);
 	fflush(stdout);
 	rg_global_cleanup();
