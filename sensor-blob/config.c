@@ -99,11 +99,12 @@ int sn_output_spec_parse(const char *s, struct sn_output_spec *ret, struct sn_er
 			return sn_err_set(e, "output \"fd:\" needs a descriptor number");
 		for (; *d; d++) {
 			if (*d < '0' || *d > '9')
-				return sn_err_set(e, "output \"%.64s\": fd:N needs a decimal number",
-						  s);
+				return sn_err_set(
+				    e, "output \"%.64s\": fd:N needs a decimal number", s);
 			v = v * 10 + (*d - '0');
 			if (v > INT_MAX)
-				return sn_err_set(e, "output \"%.64s\": descriptor out of range", s);
+				return sn_err_set(e, "output \"%.64s\": descriptor out of range",
+						  s);
 		}
 		ret->kind = SN_OUTPUT_FD;
 		ret->fd = (int)v;
@@ -121,7 +122,8 @@ static const char *want_string(const struct sn_json *v, const char *key, struct 
 
 	if (!s)
 		sn_err_set(e, "\"%s\" must be a string without NUL bytes, not %s", key,
-			   v->type == SN_JSON_STRING ? "one with \\u0000" : sn_json_type_name(v->type));
+			   v->type == SN_JSON_STRING ? "one with \\u0000"
+						     : sn_json_type_name(v->type));
 	return s;
 }
 
@@ -170,10 +172,12 @@ static int apply_doc(struct sn_config *out, const struct sn_json *root, struct s
 	if (v) {
 		if (v->type != SN_JSON_NUMBER || !v->is_int)
 			return sn_err_set(e, "\"version\" must be an integer, not %s",
-					  v->type == SN_JSON_NUMBER ? v->str : sn_json_type_name(v->type));
+					  v->type == SN_JSON_NUMBER ? v->str
+								    : sn_json_type_name(v->type));
 		if (v->num != SN_CONFIG_VERSION)
-			return sn_err_set(e, "config version %lld is not supported (this sensor "
-					     "reads version %d; instrument the image again)",
+			return sn_err_set(e,
+					  "config version %lld is not supported (this sensor "
+					  "reads version %d; instrument the image again)",
 					  v->num, SN_CONFIG_VERSION);
 	}
 	v = sn_json_get(root, "mode");

@@ -24,25 +24,25 @@
 
 enum sn_mode {
 	SN_MODE_MONITOR, /* report, never block (the default) */
-	SN_MODE_LEARN,   /* monitor and build a profile */
+	SN_MODE_LEARN,	 /* monitor and build a profile */
 	SN_MODE_ENFORCE, /* deny what the policy does not allow */
 };
 
 enum sn_fail {
-	SN_FAIL_OPEN,   /* run the application unmonitored when the sensor cannot work */
+	SN_FAIL_OPEN,	/* run the application unmonitored when the sensor cannot work */
 	SN_FAIL_CLOSED, /* refuse to start it */
 };
 
 enum sn_output_kind {
 	SN_OUTPUT_STDERR,
 	SN_OUTPUT_FILE, /* path: appended to, created 0644 when missing */
-	SN_OUTPUT_FD,   /* fd: a descriptor the application's launcher opened */
+	SN_OUTPUT_FD,	/* fd: a descriptor the application's launcher opened */
 };
 
 struct sn_output_spec {
 	enum sn_output_kind kind;
-	int fd;               /* SN_OUTPUT_FD */
-	char path[PATH_MAX];  /* SN_OUTPUT_FILE, absolute */
+	int fd;		     /* SN_OUTPUT_FD */
+	char path[PATH_MAX]; /* SN_OUTPUT_FILE, absolute */
 };
 
 struct sn_config {

@@ -28,8 +28,8 @@ int sn_output_open(struct sn_output *ret, const struct sn_output_spec *spec, str
 	case SN_OUTPUT_FILE:
 		/* O_NONBLOCK so a FIFO without a reader fails (ENXIO) instead of
 		 * hanging the sensor before the application starts. */
-		fd = open(spec->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-			  0644);
+		fd = open(spec->path,
+			  O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644);
 		if (fd < 0)
 			return sn_err_sys(e, "cannot open event output file %s", spec->path);
 		ret->fd = fd;
@@ -38,9 +38,11 @@ int sn_output_open(struct sn_output *ret, const struct sn_output_spec *spec, str
 	case SN_OUTPUT_FD:
 		fl = fcntl(spec->fd, F_GETFL);
 		if (fl < 0)
-			return sn_err_sys(e, "event output fd:%d is not an open descriptor", spec->fd);
+			return sn_err_sys(e, "event output fd:%d is not an open descriptor",
+					  spec->fd);
 		if ((fl & O_ACCMODE) == O_RDONLY)
-			return sn_err_set(e, "event output fd:%d is not open for writing", spec->fd);
+			return sn_err_set(e, "event output fd:%d is not open for writing",
+					  spec->fd);
 		ret->fd = spec->fd;
 		ret->owned = 0;
 		return 0;
@@ -61,8 +63,8 @@ void sn_output_close(struct sn_output *out)
 const char *sn_priority_name(enum sn_priority p)
 {
 	static const char *const names[] = {
-		"Emergency", "Alert", "Critical", "Error",
-		"Warning", "Notice", "Informational", "Debug",
+	    "Emergency", "Alert",  "Critical",	    "Error",
+	    "Warning",	 "Notice", "Informational", "Debug",
 	};
 
 	if ((unsigned)p < sizeof(names) / sizeof(names[0]))
@@ -207,8 +209,9 @@ void sn_event_begin(struct sn_event *ev, const char *rule, enum sn_priority pri,
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 
-	r = snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
-		     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)ts.tv_nsec);
+	r = snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		     (long)ts.tv_nsec);
 	put(ev, "{\"time\":\"", 9);
 	put(ev, stamp, (size_t)r);
 	put(ev, "\",\"rule\":", 9);

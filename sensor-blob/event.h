@@ -22,7 +22,7 @@
 #include "config.h"
 #include "sn_err.h"
 
-#define SN_EVENT_MAX 16384      /* bytes in one line, newline included */
+#define SN_EVENT_MAX 16384	/* bytes in one line, newline included */
 #define SN_EVENT_VALUE_MAX 4096 /* escaped bytes of one string value */
 
 enum sn_priority {
@@ -38,7 +38,7 @@ enum sn_priority {
 
 /* Where events go. */
 struct sn_output {
-	int fd;    /* -1 when closed */
+	int fd;	   /* -1 when closed */
 	int owned; /* 1 when the sensor opened fd (file:PATH) and must close it */
 };
 
@@ -66,7 +66,7 @@ struct sn_event {
  * with sn_event_str/sn_event_int and finish with sn_event_emit. */
 void sn_event_begin(struct sn_event *ev, const char *rule, enum sn_priority pri,
 		    const char *const *tags, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 /* Add "key":"value" to output_fields. A NULL value is written as null. */
 void sn_event_str(struct sn_event *ev, const char *key, const char *value);

@@ -12,15 +12,15 @@
 
 /* What the parent can say beyond strerror(err). */
 enum sn_exec_detail {
-	SN_EXEC_PLAIN,          /* nothing more to say */
-	SN_EXEC_NOT_IN_PATH,    /* a bare name found in no PATH entry */
+	SN_EXEC_PLAIN,		/* nothing more to say */
+	SN_EXEC_NOT_IN_PATH,	/* a bare name found in no PATH entry */
 	SN_EXEC_NO_INTERPRETER, /* path exists, but ENOENT: its #! or ELF interpreter is missing */
-	SN_EXEC_IS_DIRECTORY,   /* path is a directory */
+	SN_EXEC_IS_DIRECTORY,	/* path is a directory */
 };
 
 struct sn_exec_failure {
-	int err;    /* errno of the exec that decided the outcome */
-	int detail; /* enum sn_exec_detail */
+	int err;	 /* errno of the exec that decided the outcome */
+	int detail;	 /* enum sn_exec_detail */
 	char path[1024]; /* the file that failed (may be cut), "" when none */
 };
 

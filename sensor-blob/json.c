@@ -100,7 +100,9 @@ static struct sn_json *new_node(struct parser *p, enum sn_json_type t)
 	struct sn_json *n;
 
 	if (p->nodes >= SN_JSON_MAX_NODES) {
-		fail(p, "too many values (the limit is " "100000" ")");
+		fail(p, "too many values (the limit is "
+			"100000"
+			")");
 		return NULL;
 	}
 	n = arena_alloc(p->doc, sizeof(*n));
@@ -229,7 +231,8 @@ static int parse_string(struct parser *p, const char **ret_str, size_t *ret_len)
 		if (c < 0x20)
 			return fail(p, "control character in string (escape it)");
 		if (c >= 0x80) {
-			size_t k = sn_utf8_seq_len((const unsigned char *)p->s + p->pos, end - p->pos);
+			size_t k =
+			    sn_utf8_seq_len((const unsigned char *)p->s + p->pos, end - p->pos);
 
 			if (!k)
 				return fail(p, "invalid UTF-8 in string");
@@ -274,7 +277,8 @@ static int parse_string(struct parser *p, const char **ret_str, size_t *ret_len)
 			if (cp >= 0xdc00 && cp <= 0xdfff)
 				return fail(p, "lone low surrogate in \\u escape");
 			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (end - p->pos < 6 || p->s[p->pos] != '\\' || p->s[p->pos + 1] != 'u')
+				if (end - p->pos < 6 || p->s[p->pos] != '\\' ||
+				    p->s[p->pos + 1] != 'u')
 					return fail(p, "high surrogate not followed by a low one");
 				p->pos += 2;
 				if (read_hex4(p, &lo) < 0)
@@ -358,7 +362,8 @@ static int parse_number(struct parser *p, struct sn_json *n)
 			n->num = (long long)acc;
 			n->is_int = 1;
 		} else if (neg && acc <= (unsigned long long)LLONG_MAX + 1) {
-			n->num = acc == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)acc;
+			n->num =
+			    acc == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)acc;
 			n->is_int = 1;
 		}
 	}

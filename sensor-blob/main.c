@@ -39,11 +39,11 @@
 #define CMDLINE_MAX 8192
 
 static const char usage_text[] =
-	"usage: " SN_PROG " [--config PATH] [--] COMMAND [ARG...]\n"
-	"       " SN_PROG " --version\n"
-	"Runs COMMAND as a supervised child (signals forwarded, zombies reaped) and\n"
-	"exits with its status. Config: " SN_CONFIG_PATH " (INLAY_MODE, INLAY_OUTPUT\n"
-	"override it).\n";
+    "usage: " SN_PROG " [--config PATH] [--] COMMAND [ARG...]\n"
+    "       " SN_PROG " --version\n"
+    "Runs COMMAND as a supervised child (signals forwarded, zombies reaped) and\n"
+    "exits with its status. Config: " SN_CONFIG_PATH " (INLAY_MODE, INLAY_OUTPUT\n"
+    "override it).\n";
 
 static void write_all(int fd, const char *s, size_t n)
 {
@@ -86,17 +86,17 @@ static void make_cmdline(char *const argv[], char *out, size_t n)
 static const char *signal_name(int sig, char *buf, size_t n)
 {
 	static const char *const names[] = {
-		[SIGHUP] = "SIGHUP",     [SIGINT] = "SIGINT",       [SIGQUIT] = "SIGQUIT",
-		[SIGILL] = "SIGILL",     [SIGTRAP] = "SIGTRAP",     [SIGABRT] = "SIGABRT",
-		[SIGBUS] = "SIGBUS",     [SIGFPE] = "SIGFPE",       [SIGKILL] = "SIGKILL",
-		[SIGUSR1] = "SIGUSR1",   [SIGSEGV] = "SIGSEGV",     [SIGUSR2] = "SIGUSR2",
-		[SIGPIPE] = "SIGPIPE",   [SIGALRM] = "SIGALRM",     [SIGTERM] = "SIGTERM",
-		[SIGSTKFLT] = "SIGSTKFLT", [SIGCHLD] = "SIGCHLD",   [SIGCONT] = "SIGCONT",
-		[SIGSTOP] = "SIGSTOP",   [SIGTSTP] = "SIGTSTP",     [SIGTTIN] = "SIGTTIN",
-		[SIGTTOU] = "SIGTTOU",   [SIGURG] = "SIGURG",       [SIGXCPU] = "SIGXCPU",
-		[SIGXFSZ] = "SIGXFSZ",   [SIGVTALRM] = "SIGVTALRM", [SIGPROF] = "SIGPROF",
-		[SIGWINCH] = "SIGWINCH", [SIGIO] = "SIGIO",         [SIGPWR] = "SIGPWR",
-		[SIGSYS] = "SIGSYS",
+	    [SIGHUP] = "SIGHUP",       [SIGINT] = "SIGINT",	  [SIGQUIT] = "SIGQUIT",
+	    [SIGILL] = "SIGILL",       [SIGTRAP] = "SIGTRAP",	  [SIGABRT] = "SIGABRT",
+	    [SIGBUS] = "SIGBUS",       [SIGFPE] = "SIGFPE",	  [SIGKILL] = "SIGKILL",
+	    [SIGUSR1] = "SIGUSR1",     [SIGSEGV] = "SIGSEGV",	  [SIGUSR2] = "SIGUSR2",
+	    [SIGPIPE] = "SIGPIPE",     [SIGALRM] = "SIGALRM",	  [SIGTERM] = "SIGTERM",
+	    [SIGSTKFLT] = "SIGSTKFLT", [SIGCHLD] = "SIGCHLD",	  [SIGCONT] = "SIGCONT",
+	    [SIGSTOP] = "SIGSTOP",     [SIGTSTP] = "SIGTSTP",	  [SIGTTIN] = "SIGTTIN",
+	    [SIGTTOU] = "SIGTTOU",     [SIGURG] = "SIGURG",	  [SIGXCPU] = "SIGXCPU",
+	    [SIGXFSZ] = "SIGXFSZ",     [SIGVTALRM] = "SIGVTALRM", [SIGPROF] = "SIGPROF",
+	    [SIGWINCH] = "SIGWINCH",   [SIGIO] = "SIGIO",	  [SIGPWR] = "SIGPWR",
+	    [SIGSYS] = "SIGSYS",
 	};
 
 	if (sig > 0 && (size_t)sig < sizeof(names) / sizeof(names[0]) && names[sig])
@@ -117,11 +117,12 @@ static void exec_reason(const struct sn_exec_failure *f, const char *name, char 
 	printable(f->path, path, sizeof(path));
 	switch (f->detail) {
 	case SN_EXEC_NOT_IN_PATH:
-		sn_fmt(out, n, "not found in PATH (%.300s)", env_path ? env_path : SN_EXEC_DEFAULT_PATH);
+		sn_fmt(out, n, "not found in PATH (%.300s)",
+		       env_path ? env_path : SN_EXEC_DEFAULT_PATH);
 		return;
 	case SN_EXEC_NO_INTERPRETER:
 		sn_fmt(out, n, "%s (%s exists: its #! interpreter or ELF loader is missing)",
-			 strerror(f->err), path);
+		       strerror(f->err), path);
 		return;
 	case SN_EXEC_IS_DIRECTORY:
 		sn_fmt(out, n, "%s is a directory", path);
@@ -129,7 +130,7 @@ static void exec_reason(const struct sn_exec_failure *f, const char *name, char 
 	}
 	if (f->err == ENOEXEC)
 		sn_fmt(out, n, "%s (%s is not a program for this platform, or a script without #!)",
-			 strerror(f->err), path);
+		       strerror(f->err), path);
 	else if (path[0] && strcmp(path, name) != 0)
 		sn_fmt(out, n, "%s (%s)", strerror(f->err), path);
 	else
@@ -178,7 +179,9 @@ static void event_started(const struct sn_config *cfg, const struct sn_superviso
 	sn_event_str(&ev, "sensor.fail", sn_fail_name(cfg->fail));
 	sn_event_str(&ev, "sensor.mechanism", "none");
 	sn_event_str(&ev, "sensor.reaper",
-		     sup->pid1 ? "pid1" : sup->subreaper ? "subreaper" : "none");
+		     sup->pid1	      ? "pid1"
+		     : sup->subreaper ? "subreaper"
+				      : "none");
 	sn_event_str(&ev, "sensor.config", cfg->source ? cfg->source : "defaults");
 	sn_event_str(&ev, "sensor.policy", cfg->policy ? "present" : "none");
 	sn_event_str(&ev, "sensor.output", spec);
@@ -224,15 +227,15 @@ static void event_exited(const struct sn_supervisor *sup, const struct sn_output
 	emit(&ev, out);
 }
 
-/* A config or output problem: fail open warns and goes on, fail closed
- * refuses to start the application. Returns 0 to go on. */
-static int config_problem(const struct sn_config *cfg, const struct sn_err *e)
+/* A config or output problem: fail open warns and goes on with `fallback`,
+ * fail closed refuses to start the application. Returns 0 to go on. */
+static int config_problem(const struct sn_config *cfg, const struct sn_err *e, const char *fallback)
 {
 	if (cfg->fail == SN_FAIL_CLOSED) {
 		sn_msg("%s; refusing to start the application (fail is closed)", e->msg);
 		return -1;
 	}
-	sn_msg("warning: %s; continuing with the defaults (fail is open)", e->msg);
+	sn_msg("warning: %s; continuing with %s (fail is open)", e->msg, fallback);
 	return 0;
 }
 
@@ -265,7 +268,11 @@ int main(int argc, char *argv[])
 			write_all(STDOUT_FILENO, usage_text, sizeof(usage_text) - 1);
 			return 0;
 		}
-		if (strcmp(a, "--config") == 0 && i + 1 < argc) {
+		if (strcmp(a, "--config") == 0) {
+			if (i + 1 >= argc) {
+				sn_msg("--config needs a PATH");
+				return EXIT_SENSOR;
+			}
 			config_path = argv[++i];
 			config_required = 1;
 			continue;
@@ -301,14 +308,15 @@ int main(int argc, char *argv[])
 		       "reaped by the outer init");
 
 	if (sn_config_load(&cfg, config_path, config_required, &e) < 0 &&
-	    config_problem(&cfg, &e) < 0)
+	    config_problem(&cfg, &e, "the defaults") < 0)
 		goto out;
-	if (sn_config_apply_env(&cfg, &e) < 0 && config_problem(&cfg, &e) < 0)
+	if (sn_config_apply_env(&cfg, &e) < 0 &&
+	    config_problem(&cfg, &e, "the config file's settings") < 0)
 		goto out;
 	/* Before the supervisor opens its own descriptors, so fd:N can only name
 	 * a descriptor the sensor was given. */
 	if (sn_output_open(&out, &cfg.output, &e) < 0) {
-		if (config_problem(&cfg, &e) < 0)
+		if (config_problem(&cfg, &e, "events on stderr") < 0)
 			goto out;
 		cfg.output.kind = SN_OUTPUT_STDERR;
 		out.fd = STDERR_FILENO;

@@ -64,11 +64,11 @@ typedef int (*sn_fd_cb)(void *ctx, int fd, struct sn_err *e);
 
 struct sn_supervisor {
 	/* Results, read-only for callers. */
-	int pid1;        /* 1 when the sensor runs as PID 1 of its namespace */
-	int subreaper;   /* 1 when PR_SET_CHILD_SUBREAPER is in effect */
-	pid_t child;     /* the application's pid, 0 before sn_supervisor_spawn */
-	int done;        /* 1 once the application has exited or been killed */
-	int status;      /* its raw wait status, when done */
+	int pid1;	 /* 1 when the sensor runs as PID 1 of its namespace */
+	int subreaper;	 /* 1 when PR_SET_CHILD_SUBREAPER is in effect */
+	pid_t child;	 /* the application's pid, 0 before sn_supervisor_spawn */
+	int done;	 /* 1 once the application has exited or been killed */
+	int status;	 /* its raw wait status, when done */
 	int exec_failed; /* 1 when argv could not be executed; see exec */
 	struct sn_exec_failure exec;
 

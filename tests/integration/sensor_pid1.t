@@ -63,7 +63,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-plan=85
+plan=87
 echo "1..$plan"
 n=0
 pass() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -265,6 +265,31 @@ INLAY_OUTPUT=fd:3 "${SN[@]}" -- sh -c "trap 'echo PIPE >>$tmp/siglog' PIPE; slee
 st=$?
 exec {dead}>&-
 is "$st:$(cat "$tmp/siglog" 2>/dev/null)" "0:" "SIGPIPE from the sensor's own event write is not forwarded"
+
+# --- under a terminal (script(1) gives one) -------------------------------------
+if command -v script >/dev/null; then
+	# The app gets its own process group and the terminal's foreground, so a
+	# Ctrl-C reaches it once (not once from the tty and once forwarded), and
+	# the terminal is handed back to the caller's group when it ends.
+	rm -f "$tmp/ready" "$tmp/intlog"
+	cat >"$tmp/tty.sh" <<-EOF
+		"$SENSOR" --config "$tmp/sensor.json" -- sh -c 'trap "echo INT >>$tmp/intlog" INT; touch $tmp/ready
+			echo app \$(ps -o pgid=,tpgid= -p \$\$)
+			i=0; while [ \$i -lt 20 ]; do sleep 0.1; i=\$((i + 1)); done'
+		echo shell \$(ps -o pgid=,tpgid= -p \$\$)
+	EOF
+	out=$( (wait_for test -e "$tmp/ready"; sleep 0.2; printf '\003'; sleep 3) |
+		timeout 30 script -qec "sh $tmp/tty.sh" /dev/null | tr -d '\r')
+	app=$(sed -n 's/.*app \([0-9]*\) \([0-9]*\).*/\1 \2/p' <<<"$out")
+	shell=$(sed -n 's/.*shell \([0-9]*\) \([0-9]*\)$/\1 \2/p' <<<"$out")
+	set -- $app $shell
+	is "$#:${1:-}:$((${1:-0} == ${2:-1})):$((${3:-0} == ${4:-1})):$((${1:-0} != ${3:-0}))" \
+		"4:${1:-}:1:1:1" "under a terminal the app runs in the foreground and the terminal comes back"
+	is "$(cat "$tmp/intlog" 2>/dev/null | tr '\n' ' ')" "INT " "Ctrl-C on the terminal reaches the app, once"
+else
+	skip "terminal foreground" "needs script(1)"
+	skip "Ctrl-C once" "needs script(1)"
+fi
 
 # --- events -------------------------------------------------------------------
 rm -f "$ev"
