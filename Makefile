@@ -38,8 +38,12 @@ LIB_SRC := $(wildcard manifest/*.c layers/*.c registry/*.c) \
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 MAIN_OBJ := $(BUILD)/obj/rewriter/main.o
 
-UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_SRC := $(filter-out tests/unit/test_sn_%,$(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+# Unit tests of the sensor's own modules (test_sn_*.c): built with the host
+# compiler against the sensor sources, which share no code with inlay.
+SN_UNIT_SRC := $(wildcard tests/unit/test_sn_*.c)
+SN_UNIT_BIN := $(SN_UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
 # The sensor: static, libc and kernel headers only, one binary per platform.
 SENSOR_SRC := $(wildcard sensor-blob/*.c)
@@ -82,13 +86,18 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libinlay.a $(BUILD)/obj/sensor_em
 	$(CC) $(ALL_CFLAGS) -Wno-unused-parameter $(shell pkg-config --cflags cmocka) $< \
 		$(BUILD)/libinlay.a $(BUILD)/obj/sensor_embed.o $(ALL_LDFLAGS) $(LIBS) -lcmocka -o $@
 
+$(BUILD)/tests/unit/test_sn_%: tests/unit/test_sn_%.c $(SENSOR_SRC) $(SENSOR_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Wno-unused-parameter -g -DSENSOR_VERSION='"$(VERSION)"' \
+		$< $(filter-out sensor-blob/main.c,$(SENSOR_SRC)) $(ALL_LDFLAGS) -lcmocka -o $@
+
 deps:
 	sh tests/deps.sh
 
-check: all $(UNIT_BIN)
+check: all $(UNIT_BIN) $(SN_UNIT_BIN)
 	sh tests/run-tests.sh $(BUILD) unit integration
 
-check-unit: all $(UNIT_BIN)
+check-unit: all $(UNIT_BIN) $(SN_UNIT_BIN)
 	sh tests/run-tests.sh $(BUILD) unit
 
 check-integration: all
@@ -97,9 +106,15 @@ check-integration: all
 # Fuzz targets: clang + libFuzzer + ASan, each run briefly over its corpus.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+SN_LIB_SRC := $(filter-out sensor-blob/main.c,$(SENSOR_SRC))
 FUZZ_SECONDS ?= 20
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 	-DINLAY_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+
+# fuzz_sn_*: targets for the sensor's parsers, built against the sensor sources.
+build/fuzz/fuzz_sn_%: tests/fuzz/fuzz_sn_%.c $(SENSOR_SRC) $(SENSOR_HDR)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -DSENSOR_VERSION='"$(VERSION)"' $< $(SN_LIB_SRC) -o $@
 
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard */*.h) build/obj/sensor_embed.o
 	@mkdir -p $(dir $@)
