@@ -2,11 +2,13 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../manifest/buf.h"
 
@@ -180,4 +182,24 @@ int rw_bad_option(struct err *e, const char *cmd, char **argv)
 	if (optopt && optopt < 256)
 		return rw_usage_error(e, cmd, "unknown option or missing argument '-%c'", optopt);
 	return rw_usage_error(e, cmd, "unknown option or missing argument '%.100s'", bad);
+}
+
+int rw_print_json(json_t *o, struct err *e)
+{
+	char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+
+	json_decref(o);
+	if (!text)
+		return err_set(e, ERR_OPERATIONAL, "out of memory");
+	puts(text);
+	free(text);
+	return 0;
+}
+
+double rw_seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }

@@ -8,6 +8,8 @@
 #define INLAY_RW_CLI_H
 
 #include <getopt.h>
+#include <jansson.h>
+#include <time.h>
 #include <stdbool.h>
 
 #include "../manifest/err.h"
@@ -95,5 +97,12 @@ int rw_usage_error(struct err *e, const char *cmd, const char *fmt, ...)
 
 /* getopt_long's unknown-option and missing-argument cases, as usage errors. */
 int rw_bad_option(struct err *e, const char *cmd, char **argv);
+
+/* Print a JSON report on stdout (indented, keys in order). Steals o;
+ * o == NULL means an earlier allocation failed. */
+int rw_print_json(json_t *o, struct err *e);
+
+/* Seconds elapsed since t0 (CLOCK_MONOTONIC), for --json reports. */
+double rw_seconds_since(const struct timespec *t0);
 
 #endif

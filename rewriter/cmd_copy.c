@@ -21,19 +21,10 @@ const char rw_copy_usage[] =
 	"                        several give a new index of just those)\n"
 	"  --json                print a JSON report instead\n" RW_TRANSPORT_USAGE;
 
-static double seconds_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 static int print_report(const struct rg_endpoint *src, const struct rg_endpoint *dst,
 			const char *digest, const struct rg_stats *st, double secs, struct err *e)
 {
 	json_t *o;
-	char *text;
 
 	o = json_pack("{s:s, s:s, s:s, s:s, s:{s:I, s:I, s:i, s:i, s:i}, s:f}", "source",
 		      rg_endpoint_display(src), "destination", rg_endpoint_display(dst), "repository",
@@ -42,13 +33,7 @@ static int print_report(const struct rg_endpoint *src, const struct rg_endpoint 
 		      (json_int_t)st->bytes_uploaded, "blobs_present", (int)st->blobs_present,
 		      "blobs_mounted", (int)st->blobs_mounted, "blobs_streamed",
 		      (int)st->blobs_streamed, "seconds", secs);
-	text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(o);
-	if (!text)
-		return err_set(e, ERR_OPERATIONAL, "out of memory");
-	puts(text);
-	free(text);
-	return 0;
+	return rw_print_json(o, e);
 }
 
 int cmd_copy(int argc, char **argv, struct err *e)
@@ -89,7 +74,7 @@ int cmd_copy(int argc, char **argv, struct err *e)
 	if (rw_copy_image(src, dst, c.platforms, c.n_platforms, c.dst.jobs, &stats, digest, e) < 0)
 		goto out;
 	if (c.json)
-		rc = print_report(src, dst, digest, &stats, seconds_since(&t0), e);
+		rc = print_report(src, dst, digest, &stats, rw_seconds_since(&t0), e);
 	else
 		rc = printf("%s@%s\n", rg_endpoint_repository(dst), digest) < 0 ? -1 : 0;
 out:

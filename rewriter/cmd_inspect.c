@@ -50,7 +50,6 @@ static int print_summary(struct rg_endpoint *ep, const struct rg_manifest_blob *
 			 const struct mf_manifest *m, struct err *e)
 {
 	json_t *o, *arr;
-	char *text = NULL;
 	size_t i;
 	int rc = -1;
 
@@ -90,15 +89,9 @@ static int print_summary(struct rg_endpoint *ep, const struct rg_manifest_blob *
 		json_object_set_new(o, "layers", arr);
 		json_object_set_new(o, "layersSize", json_integer((json_int_t)total));
 	}
-	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (!text) {
-		err_set(e, ERR_OPERATIONAL, "out of memory");
-		goto out;
-	}
-	puts(text);
-	rc = 0;
+	rc = rw_print_json(o, e);
+	o = NULL; /* transferred */
 out:
-	free(text);
 	json_decref(o);
 	return rc;
 }

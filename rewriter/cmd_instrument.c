@@ -61,14 +61,6 @@ struct sensor_file {
 	size_t len;
 };
 
-static double seconds_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 static void print_warning(const char *msg)
 {
 	fprintf(stderr, "inlay instrument: warning: %s\n", msg);
@@ -169,7 +161,7 @@ static int print_report(const struct rg_endpoint *src, const struct rg_endpoint 
 			const struct rw_instrument_result *r, double secs, struct err *e)
 {
 	json_t *o, *arr = json_array();
-	char *text, *result = NULL;
+	char *result = NULL;
 	size_t i;
 
 	for (i = 0; i < r->n_platforms; i++) {
@@ -196,13 +188,7 @@ static int print_report(const struct rg_endpoint *src, const struct rg_endpoint 
 		      "blobs_mounted", (int)r->stats.blobs_mounted, "blobs_streamed",
 		      (int)r->stats.blobs_streamed, "seconds", secs);
 	free(result);
-	text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(o);
-	if (!text)
-		return err_set(e, ERR_OPERATIONAL, "out of memory");
-	puts(text);
-	free(text);
-	return 0;
+	return rw_print_json(o, e);
 }
 
 int cmd_instrument(int argc, char **argv, struct err *e)
@@ -324,7 +310,7 @@ int cmd_instrument(int argc, char **argv, struct err *e)
 	if (key && rw_sign_instrumented(dst, key, res, e) < 0)
 		goto out;
 	if (c.json)
-		rc = print_report(src, dst, res, seconds_since(&t0), e);
+		rc = print_report(src, dst, res, rw_seconds_since(&t0), e);
 	else
 		rc = printf("%s@%s\n", rg_endpoint_repository(dst), res->result_digest) < 0 ? -1 : 0;
 out:

@@ -123,15 +123,8 @@ int cmd_keygen(int argc, char **argv, struct err *e)
 		json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:s}", "type", ly_key_type_name(type),
 				      "private_key", key_path, "public_key", pub_path, "encrypted",
 				      encrypt, "signer", fingerprint);
-		char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-
-		json_decref(o);
-		if (!text) {
-			err_set(e, ERR_OPERATIONAL, "out of memory");
+		if (rw_print_json(o, e) < 0)
 			goto out;
-		}
-		puts(text);
-		free(text);
 	} else {
 		printf("private key: %s (%s%s, mode 0600: keep it secret)\n", key_path,
 		       ly_key_type_name(type), encrypt ? ", encrypted" : "");

@@ -56,7 +56,6 @@ static int print_result(const struct rg_endpoint *ep, const struct signed_one *l
 	const char *repo = rg_endpoint_repository(ep);
 	char tag[RW_SIGNATURE_TAG_MAX];
 	json_t *arr = json_array(), *o;
-	char *text;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -80,13 +79,7 @@ static int print_result(const struct rg_endpoint *ep, const struct signed_one *l
 		return 0;
 	}
 	o = json_pack("{s:s, s:o}", "repository", repo, "signed", arr);
-	text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(o);
-	if (!text)
-		return err_set(e, ERR_OPERATIONAL, "out of memory");
-	puts(text);
-	free(text);
-	return 0;
+	return rw_print_json(o, e);
 }
 
 int cmd_sign(int argc, char **argv, struct err *e)

@@ -472,7 +472,6 @@ static void print_text(const struct verify *v, const char *digest)
 static int print_json(const struct verify *v, const char *digest, struct err *e)
 {
 	json_t *arr = json_array(), *o;
-	char *text;
 	size_t i, k;
 
 	for (i = 0; arr && i < v->n; i++) {
@@ -497,13 +496,7 @@ static int print_json(const struct verify *v, const char *digest, struct err *e)
 		      "digest", digest, "identity", v->identity, "key", "file", v->key_path, "type",
 		      ly_key_type_name(ly_key_type(v->key)), "signer", v->fingerprint, "verified",
 		      v->failures == 0, "failures", (json_int_t)v->failures, "manifests", arr);
-	text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(o);
-	if (!text)
-		return err_set(e, ERR_OPERATIONAL, "out of memory");
-	puts(text);
-	free(text);
-	return 0;
+	return rw_print_json(o, e);
 }
 
 int cmd_verify(int argc, char **argv, struct err *e)

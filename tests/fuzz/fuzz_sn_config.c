@@ -1,5 +1,5 @@
-/* fuzz_sn_config.c - the sensor's config parser and event encoder on arbitrary bytes:
- * never crashes, and every event it writes is one line. */
+/* fuzz_sn_config.c - the sensor's config and JSON parsers and its string escaper on
+ * arbitrary bytes: never crash, and every escaped string is valid, bounded JSON. */
 #include <stdint.h>
 #include <stddef.h>
 #include <string.h>
