@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -81,6 +82,25 @@ static int own_terminal(void)
 	return fg > 0 && fg == getpgrp();
 }
 
+/* libc refuses (EINVAL) to touch the signals it reserves for itself (musl:
+ * 32-34, glibc: 32-33), but an ignored disposition of one of them, inherited
+ * from whoever started the sensor, would survive the exec: reset it with the
+ * system call itself. The kernel's struct sigaction, with sa_restorer, is the
+ * same on x86_64 and aarch64. */
+static void kernel_default_action(int sig)
+{
+	struct {
+		void *handler;
+		unsigned long flags;
+		void *restorer;
+		unsigned long long mask;
+	} ksa;
+
+	memset(&ksa, 0, sizeof(ksa));
+	ksa.handler = (void *)SIG_DFL;
+	syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
+}
+
 /* The application must start with the signal state a fresh process has, not
  * the sensor's "everything blocked". */
 static void child_reset_signals(void)
@@ -95,8 +115,8 @@ static void child_reset_signals(void)
 	for (sig = 1; sig < NSIG; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		/* EINVAL for the libc's reserved signals: they are not ours. */
-		sigaction(sig, &dfl, NULL);
+		if (sigaction(sig, &dfl, NULL) < 0)
+			kernel_default_action(sig);
 	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
