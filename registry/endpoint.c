@@ -189,6 +189,15 @@ bool rg_endpoint_can_mount(const struct rg_endpoint *dst, const struct rg_endpoi
 	       strcmp(dst->host, src->host) == 0 && strcmp(dst->path, src->path) != 0;
 }
 
+bool rg_endpoint_same_repository(const struct rg_endpoint *a, const struct rg_endpoint *b)
+{
+	if (a->layout != b->layout)
+		return false;
+	if (a->layout)
+		return strcmp(a->path, b->path) == 0;
+	return strcmp(a->host, b->host) == 0 && strcmp(a->path, b->path) == 0;
+}
+
 void rg_manifest_blob_clear(struct rg_manifest_blob *mb)
 {
 	if (!mb)

@@ -74,6 +74,10 @@ const char *rg_endpoint_display(const struct rg_endpoint *ep);
  * both are repositories on the same registry host. */
 bool rg_endpoint_can_mount(const struct rg_endpoint *dst, const struct rg_endpoint *src);
 
+/* True when a and b name the same repository of the same registry, or the
+ * same layout directory. */
+bool rg_endpoint_same_repository(const struct rg_endpoint *a, const struct rg_endpoint *b);
+
 /* A manifest as read: the exact bytes, their media type and verified digest. */
 struct rg_manifest_blob {
 	char *data;
