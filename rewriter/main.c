@@ -15,8 +15,10 @@ int cmd_instrument(int argc, char **argv, struct err *e);
 int cmd_keygen(int argc, char **argv, struct err *e);
 int cmd_sign(int argc, char **argv, struct err *e);
 int cmd_verify(int argc, char **argv, struct err *e);
+int cmd_policy(int argc, char **argv, struct err *e);
 extern const char rw_copy_usage[], rw_inspect_usage[], rw_instrument_usage[];
 extern const char rw_keygen_usage[], rw_sign_usage[], rw_verify_usage[];
+extern const char rw_policy_usage[];
 
 static int cmd_version(int argc, char **argv, struct err *e);
 static int cmd_help(int argc, char **argv, struct err *e);
@@ -36,6 +38,8 @@ const struct rw_command rw_commands[] = {
 	{"sign", cmd_sign, "sign an image already in a registry (cosign-compatible)",
 	 rw_sign_usage},
 	{"keygen", cmd_keygen, "make a signing key pair", rw_keygen_usage},
+	{"policy", cmd_policy, "check a sensor policy, or build one from what it learned",
+	 rw_policy_usage},
 	{"version", cmd_version, "print versions of inlay and its sensors", version_usage},
 	{"help", cmd_help, "describe a command", help_usage},
 	{NULL, NULL, NULL, NULL},

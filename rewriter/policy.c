@@ -14,8 +14,8 @@
 
 #include "../manifest/buf.h"
 
-#define MAX_RULES 4096
-#define MAX_RULE_LEN 4096
+#define MAX_RULES RW_POLICY_MAX_RULES
+#define MAX_RULE_LEN RW_POLICY_MAX_RULE_LEN
 
 typedef bool (*rule_check_fn)(const char *rule);
 
@@ -40,15 +40,15 @@ static bool only_keys(json_t *o, const char *const *allowed, const char *where, 
 
 static bool port_valid(const char *s)
 {
-	char *end;
-	long n;
+	size_t n = strlen(s);
+	long v;
 
 	if (strcmp(s, "*") == 0)
 		return true;
-	if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 5)
+	if (n == 0 || n > 5 || strspn(s, "0123456789") != n)
 		return false;
-	n = strtol(s, &end, 10);
-	return n >= 1 && n <= 65535;
+	v = strtol(s, NULL, 10);
+	return v >= 1 && v <= 65535;
 }
 
 /* "tcp:8080", "udp:53", "tcp:*" */
@@ -59,13 +59,19 @@ static bool listen_rule_valid(const char *r)
 	return port_valid(r + 4);
 }
 
-/* "10.0.0.0/8:5432", "192.168.1.10:443", "[fd00::/8]:443", "*:53" */
+/* "10.0.0.0/8:5432", "192.168.1.10:443", "[fd00::/8]:443", "*:53". An IPv6
+ * address always goes in brackets (without them "fd00::1:443" could be
+ * read two ways), an IPv4 one never; BITS is 1-3 digits. The sensor
+ * (sensor-blob/policy.c) has its own parser of the same grammar, written to
+ * accept what glibc's inet_pton accepts. */
 static bool connect_rule_valid(const char *r)
 {
 	const char *colon = strrchr(r, ':');
+	unsigned char tmp[16];
 	char addr[128];
 	size_t n;
 	char *slash;
+	bool v6;
 
 	if (!colon || !port_valid(colon + 1))
 		return false;
@@ -76,26 +82,23 @@ static bool connect_rule_valid(const char *r)
 	addr[n] = '\0';
 	if (strcmp(addr, "*") == 0)
 		return true;
-	if (addr[0] == '[') {
-		if (addr[n - 1] != ']')
+	v6 = addr[0] == '[';
+	if (v6) {
+		if (n < 3 || addr[n - 1] != ']')
 			return false;
 		memmove(addr, addr + 1, n - 2);
 		addr[n - 2] = '\0';
 	}
 	slash = strchr(addr, '/');
 	if (slash) {
-		char *end;
-		long bits = strtol(slash + 1, &end, 10);
+		size_t digits = strlen(slash + 1);
 
-		if (*end || slash[1] == '\0' || bits < 0 || bits > (strchr(addr, ':') ? 128 : 32))
+		if (digits == 0 || digits > 3 || strspn(slash + 1, "0123456789") != digits ||
+		    strtol(slash + 1, NULL, 10) > (v6 ? 128 : 32))
 			return false;
 		*slash = '\0';
 	}
-	{
-		unsigned char tmp[16];
-
-		return inet_pton(AF_INET, addr, tmp) == 1 || inet_pton(AF_INET6, addr, tmp) == 1;
-	}
+	return inet_pton(v6 ? AF_INET6 : AF_INET, addr, tmp) == 1;
 }
 
 /* Absolute, and no ".." component that would make a prefix mean more than
@@ -114,21 +117,68 @@ static bool absolute_path_valid(const char *r)
 	return true;
 }
 
-/* "/usr/bin/python3", "/bin/busybox[cat]", globs allowed in the path. */
+/* /PATH or /PATH[APPLET]: '\' escapes the next character (never '/');
+ * unescaped '[' and ']' only frame the applet, at the very end; '*' and '?'
+ * glob within one component. The path has no empty or "." component and
+ * does not end in '/' (such a rule could never match the normalised path
+ * the sensor compares with); the applet is not empty and has no '/'. */
 static bool exec_rule_valid(const char *r)
 {
-	const char *bracket = strchr(r, '[');
+	size_t n = strlen(r), i, comp = 1, j;
 
 	if (r[0] != '/')
 		return false;
-	if (bracket) {
-		size_t n = strlen(r);
-
-		if (r[n - 1] != ']' || bracket + 1 == r + n - 1 || strchr(bracket + 1, '[') ||
-		    memchr(bracket + 1, '/', (size_t)(r + n - 1 - (bracket + 1))))
+	for (i = 1; i < n; i++) {
+		if (r[i] == '\\') {
+			if (i + 1 >= n || r[i + 1] == '/')
+				return false;
+			i++;
+			continue;
+		}
+		if (r[i] == ']')
 			return false;
+		if (r[i] == '[')
+			break;
+		if (r[i] == '/') {
+			if (i == comp || (i == comp + 1 && r[comp] == '.'))
+				return false;
+			comp = i + 1;
+		}
 	}
-	return true;
+	if (i == comp || (i == comp + 1 && r[comp] == '.'))
+		return false;
+	if (i == n)
+		return true;
+	for (j = i + 1; j < n; j++) {
+		if (r[j] == '\\') {
+			if (j + 1 >= n || r[j + 1] == '/')
+				return false;
+			j++;
+			continue;
+		}
+		if (r[j] == '/' || r[j] == '[')
+			return false;
+		if (r[j] == ']')
+			break;
+	}
+	return j == n - 1 && j > i + 1;
+}
+
+bool rw_policy_rule_valid(enum rw_policy_list list, const char *rule)
+{
+	if (!rule || strlen(rule) > RW_POLICY_MAX_RULE_LEN)
+		return false;
+	switch (list) {
+	case RW_POLICY_EXEC:
+		return exec_rule_valid(rule);
+	case RW_POLICY_LISTEN:
+		return listen_rule_valid(rule);
+	case RW_POLICY_CONNECT:
+		return connect_rule_valid(rule);
+	case RW_POLICY_WRITE:
+		return absolute_path_valid(rule);
+	}
+	return false;
 }
 
 static int check_rules(json_t *section, const char *sname, const char *key, rule_check_fn valid,

@@ -262,6 +262,15 @@ void sn_event_int(struct sn_event *ev, const char *key, long long value)
 		put(ev, num, (size_t)r);
 }
 
+int sn_event_raw(struct sn_event *ev, const char *key, const char *json, size_t len)
+{
+	/* put_key reserves room for the whole value, so put() cannot fail half
+	 * way and leave a key without its value. */
+	if (put_key(ev, key, len) < 0)
+		return -1;
+	return put(ev, json, len);
+}
+
 int sn_event_emit(struct sn_event *ev, const struct sn_output *out, struct sn_err *e)
 {
 	size_t off = 0;

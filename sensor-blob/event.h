@@ -74,6 +74,14 @@ void sn_event_str(struct sn_event *ev, const char *key, const char *value);
 /* Add "key":value (a JSON number) to output_fields. */
 void sn_event_int(struct sn_event *ev, const char *key, long long value);
 
+/* Add "key":JSON to output_fields, where `json` (len bytes) is a complete JSON
+ * value the caller built and escaped itself (strings with sn_json_quote); it
+ * is copied as is, unchecked. Unlike a string field, a raw value is never cut
+ * (that would break its syntax): when it does not fit in what is left of the
+ * line, nothing is added and -1 is returned. 0 when added. Used for the
+ * learned profile (profile.c), an object inside output_fields. */
+int sn_event_raw(struct sn_event *ev, const char *key, const char *json, size_t len);
+
 /* Close the event and write it as one line. A full non-blocking descriptor is
  * waited on for at most a second; after that, or on any other failure, the
  * event is dropped and e says why. The application is never blocked or

@@ -1,7 +1,7 @@
 /* policy.h - what the sensor allows, and what it learns (DESIGN.md section 5).
  *
  * The policy is the "policy" object of /.inlay/sensor.json:
- *   {"exec":  {"allow": ["/usr/bin/python3", "/bin/busybox[cat]", "/opt/app/bin/*"],
+ *   {"exec":  {"allow": ["/usr/bin/python3", "/bin/busybox[cat]", "/opt/app/bin/app-*"],
  *              "drift": "alert" | "block"},
  *    "net":   {"listen": ["tcp:8080", "udp:53", "tcp:*"],
  *              "connect": ["10.0.0.0/8:5432", "192.168.1.10:443", "[fd00::/8]:443", "*:53"]},
