@@ -51,8 +51,10 @@ SENSOR_HDR := $(wildcard sensor-blob/*.h)
 SENSOR_CFLAGS := -std=c11 -D_GNU_SOURCE -Os -Wall -Wextra -Werror -fno-asynchronous-unwind-tables \
 	-ffunction-sections -fdata-sections -DSENSOR_VERSION='"$(VERSION)"'
 SENSOR_LDFLAGS := -static -Wl,--gc-sections -s
+# musl for both: small static binaries (Debian's musl-dev:arm64 brings the
+# aarch64 musl and its gcc specs; the compiler is gcc-aarch64-linux-gnu).
 SENSOR_CC_amd64 ?= musl-gcc
-SENSOR_CC_arm64 ?= aarch64-linux-gnu-gcc
+SENSOR_CC_arm64 ?= aarch64-linux-gnu-gcc -specs /usr/lib/aarch64-linux-musl/musl-gcc.specs
 SENSORS := build/sensor/sensor-amd64 build/sensor/sensor-arm64
 
 .PHONY: all deps check check-unit check-integration fuzz demo install clean format sensors bench

@@ -7,10 +7,22 @@ PACKAGES="
 build-essential pkg-config clang
 libarchive-dev libssl-dev libjansson-dev libzstd-dev libcurl4-openssl-dev zlib1g-dev
 libcmocka-dev
-musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross musl-dev:arm64
 docker-registry skopeo umoci runc busybox-static qemu-user-static
 openssl apache2-utils python3 jq curl ca-certificates time iproute2 procps
 "
+
+# The arm64 sensor is linked against Debian's arm64 musl (musl-dev:arm64), and
+# the arm64 fixture images are built from its arm64 busybox-static .deb: both
+# need the arm64 architecture known to dpkg.
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: the arm64 dpkg architecture is missing; run 'make deps' as root" >&2
+		exit 1
+	fi
+	dpkg --add-architecture arm64
+	apt-get update -q
+fi
 
 missing=""
 for p in $PACKAGES; do
@@ -30,15 +42,11 @@ if [ -n "$missing" ]; then
 	apt-get install -y -q --no-install-recommends $missing
 fi
 
-# The arm64 fixture images are built from Debian's arm64 busybox-static .deb.
-# It is only downloaded (never installed), kept in build/debs.
+# The busybox-static .debs are only downloaded (never installed), kept in
+# build/debs.
 debs=build/debs
 mkdir -p "$debs"
 if ! ls "$debs"/busybox-static_*_arm64.deb >/dev/null 2>&1; then
-	if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-		dpkg --add-architecture arm64
-		apt-get update -q
-	fi
 	(cd "$debs" && apt-get download -q busybox-static:arm64)
 fi
 if ! ls "$debs"/busybox-static_*_amd64.deb >/dev/null 2>&1; then
