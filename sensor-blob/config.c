@@ -191,6 +191,18 @@ static int apply_doc(struct sn_config *out, const struct sn_json *root, struct s
 		    sn_output_spec_parse(s, &out->output, e) < 0)
 			return -1;
 	}
+	v = sn_json_get(root, "learn_interval");
+	if (v) {
+		if (v->type != SN_JSON_NUMBER || !v->is_int || v->num < 0 ||
+		    v->num > SN_LEARN_INTERVAL_MAX)
+			return sn_err_set(e,
+					  "\"learn_interval\" must be a whole number of seconds "
+					  "from 0 to %d, not %s",
+					  SN_LEARN_INTERVAL_MAX,
+					  v->type == SN_JSON_NUMBER ? v->str
+								    : sn_json_type_name(v->type));
+		out->learn_interval = (unsigned)v->num;
+	}
 	v = sn_json_get(root, "policy");
 	if (v && v->type != SN_JSON_NULL) {
 		if (v->type != SN_JSON_OBJECT)

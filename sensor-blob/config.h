@@ -2,7 +2,7 @@
  * INLAY_MODE / INLAY_OUTPUT environment overrides (DESIGN.md section 5).
  *
  *   {"version":1, "mode":"monitor|learn|enforce", "fail":"open|closed",
- *    "output":"stderr|file:PATH|fd:N", "policy":{...}}
+ *    "output":"stderr|file:PATH|fd:N", "learn_interval":SECONDS, "policy":{...}}
  *
  * Every key is optional; unknown keys are ignored so a newer inlay can add
  * settings without breaking an older sensor. Known keys are checked strictly.
@@ -21,6 +21,7 @@
 #define SN_CONFIG_PATH "/.inlay/sensor.json"
 #define SN_CONFIG_MAX (1024 * 1024) /* bytes; a larger file is refused, not truncated */
 #define SN_CONFIG_VERSION 1
+#define SN_LEARN_INTERVAL_MAX (7 * 24 * 3600) /* seconds */
 
 enum sn_mode {
 	SN_MODE_MONITOR, /* report, never block (the default) */
@@ -50,6 +51,9 @@ struct sn_config {
 	enum sn_mode mode;
 	enum sn_fail fail;
 	struct sn_output_spec output;
+	/* learn mode: seconds between "sensor profile" events (0: only when the
+	 * application exits). */
+	unsigned learn_interval;
 	/* Where the settings came from: the file's path, or NULL for the defaults.
 	 * Points into the caller's string passed to sn_config_load. */
 	const char *source;

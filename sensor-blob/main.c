@@ -5,12 +5,12 @@
  *
  * inlay rewrites an image's entrypoint to ["/.inlay/sensor", "--", ...], so
  * the sensor starts first, supervises ARGV as PID 1 (supervise.h) and exits
- * with ARGV's status. This first stage captures nothing ("sensor.mechanism":
- * "none"); it reads the config, reports "sensor started" and "application
- * exited" events, and is a correct init. Capture and policy plug in between
- * sn_supervisor_init and sn_supervisor_spawn (hooks) in a later stage; that
- * stage also makes fail "closed" refuse when no capture mechanism works - today
- * fail only decides what a broken config or output does.
+ * with ARGV's status. It reads the config and the policy, sets up capture
+ * (trace.h) on the child through the supervisor's hooks, and reports
+ * "sensor started" (with the capture mechanism), "sensor degraded" when
+ * capture is partial or absent, the captured activity, "sensor profile" in
+ * learn mode, and "application exited". fail "closed" refuses to start ARGV
+ * when the config, the output, the policy or every capture mechanism fails.
  *
  * Exit status: ARGV's own, or 128+N when signal N killed it; 127 when ARGV
  * was not found, 126 when it was found but could not be executed. 125 when
@@ -19,17 +19,25 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "config.h"
 #include "event.h"
 #include "exec.h"
+#include "policy.h"
+#include "seccomp.h"
 #include "sn_err.h"
 #include "supervise.h"
+#include "trace.h"
 
 #ifndef SENSOR_VERSION
 #define SENSOR_VERSION "0.0.0"
@@ -157,19 +165,39 @@ static void emit(struct sn_event *ev, const struct sn_output *out)
 		sn_msg("event dropped: %s", e.msg);
 }
 
+/* What main knows while the supervisor runs its hooks. */
+struct app {
+	const struct sn_config *cfg;
+	struct sn_supervisor *sup;
+	const struct sn_output *out;
+	const char *cmdline;
+	struct sn_capture *cap;		/* NULL when capture could not even be set up */
+	char cap_error[SN_ERR_MSG_MAX]; /* why not, then */
+	struct sn_profile *profile;
+	int refused; /* fail closed and no capture: the child was not let go */
+};
+
+static const char *kernel_release(void)
+{
+	static struct utsname u;
+
+	return uname(&u) == 0 ? u.release : "unknown";
+}
+
 static void event_started(const struct sn_config *cfg, const struct sn_supervisor *sup,
-			  const struct sn_output *out, const char *cmdline)
+			  const struct sn_output *out, const char *cmdline, const char *mechanism)
 {
 	static const char *const tags[] = {"inlay", "sensor", NULL};
 	static struct sn_event ev; /* 16 KiB: off the stack of PID 1 */
-	char spec[PATH_MAX + 8];
+	char spec[PATH_MAX + 8], caps[32];
 
 	output_spec_text(&cfg->output, spec, sizeof(spec));
+	snprintf(caps, sizeof(caps), "0x%016llx", (unsigned long long)sn_effective_caps());
 	sn_event_begin(&ev, "sensor started", SN_PRI_INFORMATIONAL, tags,
-		       "Sensor started (version=%s mode=%s fail=%s mechanism=none pid=%d "
-		       "command=%.1024s)",
-		       SENSOR_VERSION, sn_mode_name(cfg->mode), sn_fail_name(cfg->fail),
-		       (int)getpid(), cmdline);
+		       "Sensor started (version=%s mode=%s fail=%s mechanism=%s kernel=%s "
+		       "capabilities=%s pid=%d command=%.1024s)",
+		       SENSOR_VERSION, sn_mode_name(cfg->mode), sn_fail_name(cfg->fail), mechanism,
+		       kernel_release(), caps, (int)getpid(), cmdline);
 	sn_event_str(&ev, "evt.type", "sensor");
 	sn_event_int(&ev, "proc.pid", getpid());
 	sn_event_int(&ev, "proc.ppid", getppid());
@@ -177,7 +205,10 @@ static void event_started(const struct sn_config *cfg, const struct sn_superviso
 	sn_event_str(&ev, "sensor.version", SENSOR_VERSION);
 	sn_event_str(&ev, "sensor.mode", sn_mode_name(cfg->mode));
 	sn_event_str(&ev, "sensor.fail", sn_fail_name(cfg->fail));
-	sn_event_str(&ev, "sensor.mechanism", "none");
+	sn_event_str(&ev, "sensor.mechanism", mechanism);
+	sn_event_str(&ev, "sensor.arch", SN_ARCH_NAME);
+	sn_event_str(&ev, "sensor.kernel", kernel_release());
+	sn_event_str(&ev, "sensor.capabilities", caps);
 	sn_event_str(&ev, "sensor.reaper",
 		     sup->pid1	      ? "pid1"
 		     : sup->subreaper ? "subreaper"
@@ -187,6 +218,117 @@ static void event_started(const struct sn_config *cfg, const struct sn_superviso
 	sn_event_str(&ev, "sensor.output", spec);
 	sn_event_str(&ev, "sensor.command", cmdline);
 	emit(&ev, out);
+}
+
+/* "sensor degraded": capture is partial (ptrace without seccomp, seccomp
+ * notification) or absent; action says what the sensor does about it. */
+static void event_degraded(const struct app *a, const char *mechanism, const char *reason,
+			   const char *action)
+{
+	static const char *const tags[] = {"inlay", "sensor", NULL};
+	static struct sn_event ev;
+
+	sn_event_begin(&ev, "sensor degraded", SN_PRI_WARNING, tags,
+		       "Sensor degraded (mechanism=%s action=%s fail=%s reason=%.1024s)", mechanism,
+		       action, sn_fail_name(a->cfg->fail), reason);
+	sn_event_str(&ev, "evt.type", "sensor");
+	sn_event_int(&ev, "proc.pid", getpid());
+	sn_event_str(&ev, "sensor.mechanism", mechanism);
+	sn_event_str(&ev, "sensor.reason", reason);
+	sn_event_str(&ev, "sensor.action", action);
+	sn_event_str(&ev, "sensor.fail", sn_fail_name(a->cfg->fail));
+	sn_event_str(&ev, "sensor.kernel", kernel_release());
+	emit(&ev, a->out);
+}
+
+/* --- supervisor hooks: capture set-up on the child ------------------------- */
+
+static int hook_child_prepare(void *ctx)
+{
+	struct app *a = ctx;
+
+	return a->cap ? sn_capture_child_prepare(a->cap) : 0;
+}
+
+static int hook_child_started(void *ctx, pid_t pid, struct sn_err *e)
+{
+	struct app *a = ctx;
+	enum sn_mechanism m = SN_MECH_NONE;
+	const char *reason = a->cap_error, *mech;
+
+	if (a->cap) {
+		if (sn_capture_attach(a->cap, pid, a->sup, e) < 0) {
+			m = sn_capture_mechanism(a->cap);
+			if (m == SN_MECH_NONE && a->cfg->fail == SN_FAIL_CLOSED) {
+				a->refused = 1;
+				event_degraded(a, "none", e->msg,
+					       "refused to start the application");
+			}
+			return -1;
+		}
+		m = sn_capture_mechanism(a->cap);
+		reason = sn_capture_degraded(a->cap);
+	} else if (a->cfg->fail == SN_FAIL_CLOSED) {
+		a->refused = 1;
+		event_degraded(a, "none", reason, "refused to start the application");
+		return sn_err_set(e, "%s", reason);
+	}
+	mech = sn_mechanism_name(m);
+	event_started(a->cfg, a->sup, a->out, a->cmdline, mech);
+	if (reason && reason[0])
+		event_degraded(a, mech, reason,
+			       m == SN_MECH_NONE ? "running the application unmonitored"
+						 : "running the application with partial capture");
+	if (a->cap && sn_capture_release(a->cap, e) < 0)
+		return -1;
+	return 0;
+}
+
+static int hook_on_wait(void *ctx, pid_t pid, int status)
+{
+	struct app *a = ctx;
+
+	return a->cap ? sn_capture_on_wait(a->cap, pid, status) : 0;
+}
+
+static void emit_profile(const struct app *a)
+{
+	struct sn_err e;
+
+	if (a->profile && sn_profile_emit(a->profile, a->out, &e) < 0 &&
+	    a->out->fd != STDERR_FILENO)
+		sn_msg("profile event dropped: %s", e.msg);
+}
+
+/* learn_interval: the profile so far, every N seconds. */
+static int on_learn_timer(void *ctx, int fd, struct sn_err *e)
+{
+	uint64_t ticks;
+
+	(void)e;
+	if (read(fd, &ticks, sizeof(ticks)) > 0)
+		emit_profile(ctx);
+	return 0;
+}
+
+static int start_learn_timer(struct app *a, struct sn_supervisor *sup, unsigned secs,
+			     struct sn_err *e)
+{
+	struct itimerspec its;
+	int fd;
+
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = its.it_interval.tv_sec = (time_t)secs;
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd < 0)
+		return sn_err_sys(e, "learn_interval timer");
+	if (timerfd_settime(fd, 0, &its, NULL) < 0 ||
+	    sn_supervisor_watch_fd(sup, fd, on_learn_timer, a, e) < 0) {
+		sn_err_sys(e, "learn_interval timer");
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static void event_exited(const struct sn_supervisor *sup, const struct sn_output *out,
@@ -242,14 +384,24 @@ static int config_problem(const struct sn_config *cfg, const struct sn_err *e, c
 int main(int argc, char *argv[])
 {
 	static char cmdline[CMDLINE_MAX]; /* static: PID 1's stack stays small */
+	static struct app ap;
 	const char *config_path = SN_CONFIG_PATH;
 	struct sn_output out = {.fd = -1};
+	struct sn_supervisor_hooks hooks;
+	struct sn_capture_opts copts;
+	struct sn_policy *policy = NULL;
 	struct sn_supervisor sup;
 	struct sn_config cfg;
+	struct timespec start;
 	char reason[1024];
 	char **app = NULL;
 	struct sn_err e;
-	int config_required = 0, status = EXIT_SENSOR, i;
+	int config_required = 0, status = EXIT_SENSOR, timerfd = -1, i;
+
+	/* Drift is "changed after the container started": the coarse clock is
+	 * the one file timestamps come from, so a file written a moment after
+	 * this line is never older than it. */
+	clock_gettime(CLOCK_REALTIME_COARSE, &start);
 
 	sn_config_defaults(&cfg);
 	for (i = 1; i < argc; i++) {
@@ -324,9 +476,48 @@ int main(int argc, char *argv[])
 	}
 
 	make_cmdline(app, cmdline, sizeof(cmdline));
-	event_started(&cfg, &sup, &out, cmdline);
+	ap.cfg = &cfg;
+	ap.sup = &sup;
+	ap.out = &out;
+	ap.cmdline = cmdline;
+	if (cfg.policy && sn_policy_new(cfg.policy, &policy, &e) < 0) {
+		sn_err_prefix(&e, "policy in %s", cfg.source ? cfg.source : "the config");
+		if (config_problem(&cfg, &e, "no policy") < 0)
+			goto out;
+		policy = NULL;
+	}
+	if (cfg.mode == SN_MODE_LEARN && !(ap.profile = sn_profile_new()))
+		sn_msg("warning: no memory for the learn profile; learning nothing");
 
-	if (sn_supervisor_spawn(&sup, app, &e) < 0 || sn_supervisor_run(&sup, &e) < 0) {
+	memset(&copts, 0, sizeof(copts));
+	copts.mode = cfg.mode;
+	copts.fail = cfg.fail;
+	copts.policy = policy;
+	copts.profile = ap.profile;
+	copts.out = &out;
+	copts.start = start;
+	if (sn_capture_new(&copts, &ap.cap, &e) < 0) {
+		ap.cap = NULL;
+		sn_fmt(ap.cap_error, sizeof(ap.cap_error), "capture set-up failed: %s", e.msg);
+	}
+	memset(&hooks, 0, sizeof(hooks));
+	hooks.ctx = &ap;
+	hooks.child_prepare = hook_child_prepare;
+	hooks.child_started = hook_child_started;
+	hooks.on_wait = hook_on_wait;
+	sn_supervisor_set_hooks(&sup, &hooks);
+	if (ap.profile && cfg.learn_interval > 0 &&
+	    (timerfd = start_learn_timer(&ap, &sup, cfg.learn_interval, &e)) < 0)
+		sn_msg("warning: %s; the profile is reported at exit only", e.msg);
+
+	if (sn_supervisor_spawn(&sup, app, &e) < 0) {
+		if (ap.refused)
+			sn_msg("%s; refusing to start the application (fail is closed)", e.msg);
+		else
+			sn_msg("%s", e.msg);
+		goto out;
+	}
+	if (sn_supervisor_run(&sup, &e) < 0) {
 		sn_msg("%s", e.msg);
 		goto out;
 	}
@@ -339,8 +530,15 @@ int main(int argc, char *argv[])
 		exec_reason(&sup.exec, app[0], reason, sizeof(reason));
 		sn_msg("cannot execute '%s': %s", name, reason);
 	}
+	emit_profile(&ap);
+	sn_capture_finish(ap.cap);
 	event_exited(&sup, &out, app, cmdline, status, reason);
 out:
+	if (timerfd >= 0)
+		close(timerfd);
+	sn_capture_free(ap.cap);
+	sn_profile_free(ap.profile);
+	sn_policy_free(policy);
 	sn_supervisor_close(&sup);
 	sn_output_close(&out);
 	sn_config_free(&cfg);

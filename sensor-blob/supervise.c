@@ -26,7 +26,8 @@ int sn_supervisor_init(struct sn_supervisor *s, const struct sn_supervisor_hooks
 	s->execfd = -1;
 	if (hooks)
 		s->hooks = *hooks;
-	s->pid1 = getpid() == 1;
+	s->self = getpid();
+	s->pid1 = s->self == 1;
 
 	/* sigfillset leaves out the libc's internal signals; SIGKILL and SIGSTOP
 	 * cannot be blocked and are silently kept. */
@@ -45,6 +46,14 @@ int sn_supervisor_init(struct sn_supervisor *s, const struct sn_supervisor_hooks
 	if (!s->pid1 && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
 		s->subreaper = 1;
 	return 0;
+}
+
+void sn_supervisor_set_hooks(struct sn_supervisor *s, const struct sn_supervisor_hooks *hooks)
+{
+	if (hooks)
+		s->hooks = *hooks;
+	else
+		memset(&s->hooks, 0, sizeof(s->hooks));
 }
 
 int sn_supervisor_watch_fd(struct sn_supervisor *s, int fd, sn_fd_cb cb, void *ctx,
@@ -247,7 +256,6 @@ static void handle_signal(struct sn_supervisor *s, const struct signalfd_siginfo
 static int read_signals(struct sn_supervisor *s, struct sn_err *e)
 {
 	struct signalfd_siginfo si[SIGBATCH];
-	pid_t self = getpid();
 
 	for (;;) {
 		ssize_t n = read(s->sigfd, si, sizeof(si));
@@ -260,7 +268,12 @@ static int read_signals(struct sn_supervisor *s, struct sn_err *e)
 		if (n <= 0)
 			return sn_err_sys(e, "cannot read signalfd");
 		for (i = 0; i < (size_t)n / sizeof(si[0]); i++)
-			handle_signal(s, &si[i], self);
+			handle_signal(s, &si[i], s->self);
+		/* A short batch emptied the queue; what comes later makes
+		 * poll return again. Under a tracer every ptrace stop is a
+		 * SIGCHLD, so the read saved here is one per stop. */
+		if ((size_t)n < sizeof(si))
+			return 0;
 	}
 }
 

@@ -22,9 +22,12 @@
  *  - An exec failure travels back over a CLOEXEC pipe (EOF = exec succeeded),
  *    so the sensor knows 126 from 127 and why.
  *
- * Later capture stages plug in through struct sn_supervisor_hooks (a ptrace
- * tracer consumes stops in on_wait, prepares the child in child_prepare) and
- * sn_supervisor_watch_fd (a seccomp notification fd), without a second loop.
+ * Capture plugs in through struct sn_supervisor_hooks (trace.h: the ptrace
+ * tracer prepares the child in child_prepare, probes it in child_started and
+ * consumes its stops in on_wait) and sn_supervisor_watch_fd (a seccomp
+ * notification listener, the learn-mode timer), without a second loop. Under
+ * a tracer every ptrace stop arrives as a SIGCHLD, so the loop is also the
+ * tracer's.
  */
 #ifndef INLAY_SENSOR_SUPERVISE_H
 #define INLAY_SENSOR_SUPERVISE_H
@@ -74,6 +77,7 @@ struct sn_supervisor {
 
 	/* private */
 	struct sn_supervisor_hooks hooks;
+	pid_t self;
 	int sigfd;
 	int execfd;
 	int gave_tty; /* the child was given the terminal's foreground */
@@ -94,6 +98,11 @@ struct sn_supervisor {
  * NULL means none. */
 int sn_supervisor_init(struct sn_supervisor *s, const struct sn_supervisor_hooks *hooks,
 		       struct sn_err *e);
+
+/* Replace the hooks (copied; NULL means none). For callers that can only
+ * build them after sn_supervisor_init (it runs first, to block signals
+ * early); before sn_supervisor_spawn. */
+void sn_supervisor_set_hooks(struct sn_supervisor *s, const struct sn_supervisor_hooks *hooks);
 
 /* Watch `fd` in the run loop; cb is called when it is readable. The caller
  * keeps ownership of fd. At most SN_SUPERVISOR_MAX_FDS. */
