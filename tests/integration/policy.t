@@ -9,7 +9,7 @@
 # Last, learn -> build -> enforce end to end with the real sensor binary
 # (build/sensor/sensor-amd64, run directly as sensor_pid1.t does, not in a
 # container): skipped when the sensor, busybox or a capture mechanism is
-# missing. The same under runc, in an instrumented image, is still to come.
+# missing. The same under runc, with instrumented images, is learn_enforce.t.
 . "$(dirname "$0")/lib.sh"
 require_inlay
 require_tools jq
