@@ -6,7 +6,8 @@
 # Push a busybox image into a local registry, inspect it, copy it (blobs are
 # mounted, digests kept), instrument it in place, check the result with
 # skopeo, and run the instrumented image with runc: the app's output, its
-# exit code, and the sensor's events.
+# exit code, and the sensor's events; then a binary dropped at run time, in
+# monitor mode (reported) and enforce mode (denied).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 
 BUILD=${1:-build}
@@ -124,6 +125,23 @@ sed 's/^/    /' "$T/run.out"
 say "The sensor's events (stderr, one JSON line each, Falco-compatible):"
 grep '^{' "$T/run.err" | jq -c '{rule, priority, output}' | sed 's/^/    /'
 say "Exit status: $rc (the app's own)."
+
+step "Drift: a binary dropped at run time, in monitor mode and in enforce mode"
+DRIFT='cp /bin/busybox /tmp/echo && /tmp/echo "the dropped binary ran"; echo "exit status $?"'
+say "The app copies busybox to /tmp and runs the copy. Monitor mode lets it run and reports it:"
+jq --arg s "$DRIFT" '.process.args = ["/.inlay/sensor", "--", "/bin/sh", "-c", $s]' \
+	"$T/bundle/config.json" >"$T/config.json" && mv "$T/config.json" "$T/bundle/config.json"
+runc run --bundle "$T/bundle" "inlay-demo-$$" >"$T/run.out" 2>"$T/run.err" </dev/null
+runc delete -f "inlay-demo-$$" >/dev/null 2>&1
+sed 's/^/    /' "$T/run.out"
+grep '^{' "$T/run.err" | jq -c 'select(.rule == "drift detected") | {rule, priority, output}' | sed 's/^/    /'
+say "The same with INLAY_MODE=enforce (one run's override): the exec is denied, the shell gets 126:"
+jq '.process.env += ["INLAY_MODE=enforce"]' "$T/bundle/config.json" >"$T/config.json" &&
+	mv "$T/config.json" "$T/bundle/config.json"
+runc run --bundle "$T/bundle" "inlay-demo-$$" >"$T/run.out" 2>"$T/run.err" </dev/null
+runc delete -f "inlay-demo-$$" >/dev/null 2>&1
+sed 's/^/    /' "$T/run.out"
+grep '^{' "$T/run.err" | jq -c 'select(.rule == "drift detected" or .rule == "policy violation") | {rule, priority, output}' | sed 's/^/    /'
 
 step "Done"
 say "Stopping the registry and removing \$TMP."
