@@ -146,7 +146,7 @@ run_bundle "$B"
 is "$status:$stdout" "0:0" "orphaned zombies are reaped by the sensor"
 bundle_args "$B" /.inlay/sensor -- /bin/sh -c 'cat /proc/1/cmdline | tr "\0" " "'
 run_bundle "$B"
-like "$stdout" "^/.inlay/sensor " "the sensor is PID 1 in the container"
+like "$stdout" "^/.inlay/sensor -- " "the sensor is PID 1 in the container"
 
 # --- stdio, environment, cwd, user pass through -----------------------------
 B=$T/bundle-User,\ WorkingDir,\ Env

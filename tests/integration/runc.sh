@@ -46,7 +46,7 @@ unpack_image() {
 bundle_args() {
 	local dir=$1
 	shift
-	jq --args '.process.args = $ARGS.positional' "$@" <"$dir/config.json" >"$dir/config.json.new" &&
+	jq --args '.process.args = $ARGS.positional' -- "$@" <"$dir/config.json" >"$dir/config.json.new" &&
 		mv "$dir/config.json.new" "$dir/config.json"
 }
 
