@@ -134,6 +134,7 @@ demo: deps all
 
 bench: all
 	sh bench/run.sh $(BUILD)
+	sh bench/sensor.sh $(BUILD)
 
 install: $(BUILD)/inlay
 	install -D -m 0755 $(BUILD)/inlay $(DESTDIR)$(PREFIX)/bin/inlay

@@ -1,0 +1,89 @@
+#!/bin/bash
+# sensor.sh BUILD_DIR - the sensor's overhead (issue 4): the same workload in
+# the same runc bundle of an instrumented image, run plain (/bin/sh -c W) and
+# under the sensor in monitor mode (/.inlay/sensor -- /bin/sh -c W), runs
+# alternating. The time is taken inside the container from /proc/uptime
+# (10 ms steps; each workload runs for seconds), so container creation and
+# the sensor's own start are not counted: only what tracing costs the app.
+# Also the sensor binaries' sizes and the sensor's peak RSS (VmHWM of PID 1).
+#
+# Environment: SENSOR_RUNS (runs per side, default 7). Loopback only; cleans up.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+
+BUILD=${1:-build}
+case $BUILD in /*) ;; *) BUILD=$(pwd)/$BUILD ;; esac
+INLAY=$BUILD/inlay
+RUNS=${SENSOR_RUNS:-7}
+LIB_NO_TAP=1
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$ROOT/tests/integration/lib.sh"
+. "$ROOT/tests/integration/runc.sh"
+require_tools skopeo umoci runc jq
+
+# name | goal (instrumented/plain at most) | workload
+WORKLOADS=(
+	"syscall-heavy I/O: dd bs=1, 1,000,000 reads and writes|1.05|dd if=/dev/zero of=/dev/null bs=1 count=1000000 2>/dev/null"
+	"file creation: 20,000 open(O_CREAT, O_TRUNC) by shell redirection|1.3|i=0; while [ \$i -lt 20000 ]; do : >/tmp/f\$i; i=\$((i+1)); done"
+	"process launch: 1,000 fork+exec of /bin/busybox true|1.5|i=0; while [ \$i -lt 1000 ]; do /bin/busybox true; i=\$((i+1)); done"
+)
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+# one_run WORKLOAD sensor|plain: prints "CENTISECONDS HWM_KB"
+one_run() {
+	local w=$1 how=$2 timed
+	timed="read a _ </proc/uptime; $w; read b _ </proc/uptime; echo \"elapsed \$a \$b\"; grep VmHWM /proc/1/status"
+	rm -f "$B"/rootfs/tmp/f* 2>/dev/null
+	if [ "$how" = sensor ]; then
+		bundle_args "$B" /.inlay/sensor -- /bin/sh -c "$timed"
+	else
+		bundle_args "$B" /bin/sh -c "$timed"
+	fi
+	run_bundle "$B"
+	[ "$status" -eq 0 ] || { echo "bench: run failed ($how): $stderr" >&2; return 1; }
+	awk '/^elapsed/ {split($2, a, "."); split($3, b, "."); print (b[1] * 100 + b[2]) - (a[1] * 100 + a[2])}' "$RUN_OUT" | tr '\n' ' '
+	awk '/^VmHWM/ {print $2}' "$RUN_OUT"
+}
+
+start_registry open >&2
+fixtures_build single >&2
+push_fixture single "$REG/app:1"
+"$INLAY" instrument --quiet "$REG/app:1" >/dev/null || { echo "bench: instrument failed" >&2; exit 1; }
+B=$T/bundle
+unpack_image "docker://$REG/app:1-inlay" "$B" || exit 1
+
+echo "## Sensor overhead (monitor mode, inside runc)"
+echo
+echo "| | |"
+echo "|---|---|"
+echo "| date | $(date -u '+%Y-%m-%d %H:%M UTC') |"
+echo "| command | \`sh bench/sensor.sh $1\` ($RUNS runs per side, alternating) |"
+echo "| machine | $(nproc) cores, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg) |"
+echo "| sensor | $(jq -r '.process.args | join(" ")' "$B/config.json" | cut -c1-40)...; mechanism $(bundle_args "$B" /.inlay/sensor -- /bin/true; run_bundle "$B"; sensor_events "$RUN_ERR" | jq -r 'select(.rule == "sensor started") | .output_fields["sensor.mechanism"]') |"
+echo "| sensor sizes | amd64 $(stat -c %s "$ROOT/build/sensor/sensor-amd64") bytes, arm64 $(stat -c %s "$ROOT/build/sensor/sensor-arm64") bytes (goal < 300 KB) |"
+echo
+echo "| workload | plain, centiseconds | sensor, centiseconds | median plain | median sensor | ratio | goal | result | sensor peak RSS |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for entry in "${WORKLOADS[@]}"; do
+	name=${entry%%|*}
+	rest=${entry#*|}
+	goal=${rest%%|*}
+	w=${rest#*|}
+	plain=() sensor=() hwm=0
+	one_run "$w" plain >/dev/null && one_run "$w" sensor >/dev/null # warm-up
+	for ((i = 0; i < RUNS; i++)); do
+		r=$(one_run "$w" plain) || exit 1
+		plain+=("${r%% *}")
+		r=$(one_run "$w" sensor) || exit 1
+		sensor+=("${r%% *}")
+		h=${r##* }
+		[ "${h:-0}" -gt "$hwm" ] && hwm=$h
+	done
+	mp=$(printf '%s\n' "${plain[@]}" | median)
+	ms=$(printf '%s\n' "${sensor[@]}" | median)
+	ratio=$(awk -v s="$ms" -v p="$mp" 'BEGIN {printf "%.2f", s / p}')
+	met=$(awk -v r="$ratio" -v g="$goal" 'BEGIN {print (r <= g) ? "met" : "**not met**"}')
+	echo "| $name | ${plain[*]} | ${sensor[*]} | $mp | $ms | $ratio | <= $goal | $met | $((hwm / 1024)).$(((hwm % 1024) * 10 / 1024)) MiB |"
+done
+echo
+echo "Load at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
