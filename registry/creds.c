@@ -218,7 +218,10 @@ static int b64val(unsigned char c)
 	return -1;
 }
 
-/* Strict standard base64 (padding optional). out must hold len*3/4+1. */
+/* Standard base64, padding optional and unused bits ignored, as docker's
+ * own clients accept in auth entries. Deliberately not ly_base64_decode
+ * (layers/sign.h), which takes only the one canonical encoding a signature
+ * may have. out must hold len*3/4+1. */
 static int b64_decode(const char *in, size_t len, char *out, size_t *ret_len)
 {
 	size_t i, o = 0;
