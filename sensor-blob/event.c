@@ -193,12 +193,26 @@ static int put_key(struct sn_event *ev, const char *key, size_t value_room)
 	return 0;
 }
 
+/* The container's host name, read once: every event carries it, and a
+ * uname() per event is a system call on the tracer's hot path. A name the
+ * app changes later (it would need CAP_SYS_ADMIN) is not followed. NULL when
+ * uname fails. */
+static const char *event_hostname(void)
+{
+	static struct utsname un;
+	static int state; /* 0 unread, 1 read, -1 failed */
+
+	if (state == 0)
+		state = uname(&un) == 0 ? 1 : -1;
+	return state == 1 ? un.nodename : NULL;
+}
+
 void sn_event_begin(struct sn_event *ev, const char *rule, enum sn_priority pri,
 		    const char *const *tags, const char *fmt, ...)
 {
 	char stamp[64], msg[2048];
 	struct timespec ts;
-	struct utsname un;
+	const char *host;
 	struct tm tm;
 	va_list ap;
 	size_t n;
@@ -235,9 +249,10 @@ void sn_event_begin(struct sn_event *ev, const char *rule, enum sn_priority pri,
 		put_quoted(ev, tags[n], 128);
 	}
 	put(ev, "]", 1);
-	if (uname(&un) == 0) {
+	host = event_hostname();
+	if (host) {
 		put(ev, ",\"hostname\":", 12);
-		put_quoted(ev, un.nodename, 256);
+		put_quoted(ev, host, 256);
 	}
 	put(ev, ",\"output_fields\":{", 18);
 }
