@@ -336,6 +336,13 @@ static int newer_than_start(const struct sn_capture *c, const struct stat *st)
 							  st->st_ctim.tv_nsec > c->o.start.tv_nsec);
 }
 
+/* Drift by inventory: the resolved path of what runs is not one of the
+ * image's programs. Without an inventory nothing is. */
+static int not_in_image(const struct sn_capture *c, const char *exe)
+{
+	return c->o.inventory && !sn_inventory_has(c->o.inventory, exe);
+}
+
 /* argv[0]'s base name when it differs from the executable's: the applet of
  * a multi-call binary (busybox run as /proc/self/exe or through a link). */
 static const char *applet_of(const char *argv0, const char *exe)
@@ -413,7 +420,7 @@ static int judge_exec(struct sn_capture *c, const struct sn_syscall *sc, struct 
 	}
 	applet = applet_of(argv0, exe);
 	allowed = pol_exec(c, exe, applet);
-	is_drift = newer_than_start(c, &st);
+	is_drift = newer_than_start(c, &st) || not_in_image(c, exe);
 	deny = blocked(c, allowed, is_drift);
 	program_name(exe, applet, program, sizeof(program));
 
@@ -498,6 +505,7 @@ void sn_cap_exec_event(struct sn_capture *c, pid_t pid, struct proc *p)
 			sn_fmt(x->exe, sizeof(x->exe), "%s", exe);
 			applet = applet_of(p->argv0, exe);
 			sn_fmt(x->applet, sizeof(x->applet), "%s", applet ? applet : "");
+			x->drift = (unsigned char)not_in_image(c, x->exe);
 		} else if (!matched && sn_script_runs_as(x->exe, &st)) {
 			matched = 1;
 			if (x->light) {
@@ -506,6 +514,7 @@ void sn_cap_exec_event(struct sn_capture *c, pid_t pid, struct proc *p)
 				x->light = 0;
 				if (realpath(x->exe, real))
 					sn_fmt(x->exe, sizeof(x->exe), "%s", real);
+				x->drift = (unsigned char)not_in_image(c, x->exe);
 			}
 		}
 	}
@@ -520,7 +529,7 @@ void sn_cap_exec_event(struct sn_capture *c, pid_t pid, struct proc *p)
 		applet = applet_of(p->argv0, exe);
 		program_name(exe, applet, program, sizeof(program));
 		allowed = pol_exec(c, exe, applet);
-		is_drift = have_st && newer_than_start(c, &st);
+		is_drift = (have_st && newer_than_start(c, &st)) || not_in_image(c, exe);
 	}
 	if (x)
 		x->valid = 0;

@@ -203,6 +203,15 @@ static int apply_doc(struct sn_config *out, const struct sn_json *root, struct s
 								    : sn_json_type_name(v->type));
 		out->learn_interval = (unsigned)v->num;
 	}
+	v = sn_json_get(root, "inventory");
+	if (v) {
+		if (!(s = want_string(v, "inventory", e)))
+			return -1;
+		if (s[0] != '/' || strlen(s) >= PATH_MAX)
+			return sn_err_set(e, "\"inventory\" must be an absolute path shorter than "
+					     "%d bytes", PATH_MAX);
+		out->inventory = s;
+	}
 	v = sn_json_get(root, "policy");
 	if (v && v->type != SN_JSON_NULL) {
 		if (v->type != SN_JSON_OBJECT)

@@ -2,7 +2,8 @@
  * INLAY_MODE / INLAY_OUTPUT environment overrides (DESIGN.md section 5).
  *
  *   {"version":1, "mode":"monitor|learn|enforce", "fail":"open|closed",
- *    "output":"stderr|file:PATH|fd:N", "learn_interval":SECONDS, "policy":{...}}
+ *    "output":"stderr|file:PATH|fd:N", "learn_interval":SECONDS,
+ *    "inventory":"/.inlay/inventory", "policy":{...}}
  *
  * Every key is optional; unknown keys are ignored so a newer inlay can add
  * settings without breaking an older sensor. Known keys are checked strictly.
@@ -54,6 +55,9 @@ struct sn_config {
 	/* learn mode: seconds between "sensor profile" events (0: only when the
 	 * application exits). */
 	unsigned learn_interval;
+	/* The image's executables (inventory.h), an absolute path; NULL when the
+	 * image was instrumented without --inventory. Lives as long as the config. */
+	const char *inventory;
 	/* Where the settings came from: the file's path, or NULL for the defaults.
 	 * Points into the caller's string passed to sn_config_load. */
 	const char *source;

@@ -33,6 +33,7 @@
 #include "config.h"
 #include "event.h"
 #include "exec.h"
+#include "inventory.h"
 #include "policy.h"
 #include "seccomp.h"
 #include "sn_err.h"
@@ -174,6 +175,7 @@ struct app {
 	struct sn_capture *cap;		/* NULL when capture could not even be set up */
 	char cap_error[SN_ERR_MSG_MAX]; /* why not, then */
 	struct sn_profile *profile;
+	struct sn_inventory *inventory; /* NULL: drift by file times only */
 	int refused; /* fail closed and no capture: the child was not let go */
 };
 
@@ -184,12 +186,13 @@ static const char *kernel_release(void)
 	return uname(&u) == 0 ? u.release : "unknown";
 }
 
-static void event_started(const struct sn_config *cfg, const struct sn_supervisor *sup,
-			  const struct sn_output *out, const char *cmdline, const char *mechanism)
+static void event_started(const struct app *a, const char *mechanism)
 {
 	static const char *const tags[] = {"inlay", "sensor", NULL};
 	static struct sn_event ev; /* 16 KiB: off the stack of PID 1 */
-	char spec[PATH_MAX + 8], caps[32];
+	const struct sn_config *cfg = a->cfg;
+	const struct sn_supervisor *sup = a->sup;
+	char spec[PATH_MAX + 8], caps[32], inventory[32];
 
 	output_spec_text(&cfg->output, spec, sizeof(spec));
 	snprintf(caps, sizeof(caps), "0x%016llx", (unsigned long long)sn_effective_caps());
@@ -197,7 +200,7 @@ static void event_started(const struct sn_config *cfg, const struct sn_superviso
 		       "Sensor started (version=%s mode=%s fail=%s mechanism=%s kernel=%s "
 		       "capabilities=%s pid=%d command=%.1024s)",
 		       SENSOR_VERSION, sn_mode_name(cfg->mode), sn_fail_name(cfg->fail), mechanism,
-		       kernel_release(), caps, (int)getpid(), cmdline);
+		       kernel_release(), caps, (int)getpid(), a->cmdline);
 	sn_event_str(&ev, "evt.type", "sensor");
 	sn_event_int(&ev, "proc.pid", getpid());
 	sn_event_int(&ev, "proc.ppid", getppid());
@@ -215,9 +218,13 @@ static void event_started(const struct sn_config *cfg, const struct sn_superviso
 				      : "none");
 	sn_event_str(&ev, "sensor.config", cfg->source ? cfg->source : "defaults");
 	sn_event_str(&ev, "sensor.policy", cfg->policy ? "present" : "none");
+	if (a->inventory)
+		sn_fmt(inventory, sizeof(inventory), "%zu programs",
+		       sn_inventory_count(a->inventory));
+	sn_event_str(&ev, "sensor.inventory", a->inventory ? inventory : "none");
 	sn_event_str(&ev, "sensor.output", spec);
-	sn_event_str(&ev, "sensor.command", cmdline);
-	emit(&ev, out);
+	sn_event_str(&ev, "sensor.command", a->cmdline);
+	emit(&ev, a->out);
 }
 
 /* "sensor degraded": capture is partial (ptrace without seccomp, seccomp
@@ -274,7 +281,7 @@ static int hook_child_started(void *ctx, pid_t pid, struct sn_err *e)
 		return sn_err_set(e, "%s", reason);
 	}
 	mech = sn_mechanism_name(m);
-	event_started(a->cfg, a->sup, a->out, a->cmdline, mech);
+	event_started(a, mech);
 	if (reason && reason[0])
 		event_degraded(a, mech, reason,
 			       m == SN_MECH_NONE ? "running the application unmonitored"
@@ -486,6 +493,11 @@ int main(int argc, char *argv[])
 			goto out;
 		policy = NULL;
 	}
+	if (cfg.inventory && sn_inventory_open(cfg.inventory, &ap.inventory, &e) < 0) {
+		if (config_problem(&cfg, &e, "drift by file times only") < 0)
+			goto out;
+		ap.inventory = NULL;
+	}
 	if (cfg.mode == SN_MODE_LEARN && !(ap.profile = sn_profile_new()))
 		sn_msg("warning: no memory for the learn profile; learning nothing");
 
@@ -496,6 +508,7 @@ int main(int argc, char *argv[])
 	copts.profile = ap.profile;
 	copts.out = &out;
 	copts.start = start;
+	copts.inventory = ap.inventory;
 	if (sn_capture_new(&copts, &ap.cap, &e) < 0) {
 		ap.cap = NULL;
 		sn_fmt(ap.cap_error, sizeof(ap.cap_error), "capture set-up failed: %s", e.msg);
@@ -538,6 +551,7 @@ out:
 		close(timerfd);
 	sn_capture_free(ap.cap);
 	sn_profile_free(ap.profile);
+	sn_inventory_free(ap.inventory);
 	sn_policy_free(policy);
 	sn_supervisor_close(&sup);
 	sn_output_close(&out);

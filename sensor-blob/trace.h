@@ -71,6 +71,7 @@
 
 #include "config.h"
 #include "event.h"
+#include "inventory.h"
 #include "policy.h"
 #include "sn_err.h"
 #include "supervise.h"
@@ -89,6 +90,7 @@ struct sn_capture_opts {
 	struct sn_profile *profile;	/* learn mode: where to record; borrowed */
 	const struct sn_output *out;	/* borrowed, must outlive the capture */
 	struct timespec start;		/* CLOCK_REALTIME at the sensor's start (drift) */
+	const struct sn_inventory *inventory; /* the image's programs, or NULL; borrowed */
 };
 
 struct sn_capture;

@@ -147,6 +147,72 @@ app "$DROP"
 like "$stdout" "dropped-binary-ran" "enforce with exec.drift alert: the dropped binary runs"
 is "$(field '.rule == "drift detected"' sensor.action)" "allowed" "... reported, allowed"
 
+# --- drift by inventory ------------------------------------------------------------
+# A program mounted into the container (a volume) is older than the sensor's
+# start, so file times cannot tell it from the image's own; the inventory
+# instrument --inventory writes (here made by hand the same way: the image's
+# executable regular files, sorted bytewise) can.
+mkdir -p "$T/vol"
+cp "$B/rootfs/bin/busybox" "$T/vol/echo"
+inventory() {
+	{
+		echo "inlay-inventory 1"
+		(cd "$B/rootfs" && find . -path ./.inlay -prune -o -type f -perm /111 -print) |
+			sed 's|^\.||' | LC_ALL=C sort
+	} >"$B/rootfs/.inlay/inventory"
+	chmod 0444 "$B/rootfs/.inlay/inventory"
+}
+with_volume() {
+	bundle_config "$B" ".mounts += [{\"destination\":\"/opt/vol\",\"type\":\"bind\",
+		\"source\":\"$T/vol\",\"options\":[\"rbind\",\"ro\"]}]"
+}
+VOL='/opt/vol/echo volume-tool-ran; echo "status=$?"; cat /etc/fixture >/dev/null'
+inventory
+reset_bundle
+with_volume
+app "$VOL"
+like "$stdout" "volume-tool-ran" "no inventory: a program on a volume runs ..."
+is "$(count "$(rule "drift detected")")" 0 "... and its file times alone show no drift"
+is "$(field "$(rule "sensor started")" sensor.inventory)" "none" "... 'sensor started' says: no inventory"
+
+reset_bundle
+with_volume
+sensor_config '{"version":1,"inventory":"/.inlay/inventory"}'
+app "$VOL"
+like "$stdout" "volume-tool-ran" "inventory, monitor: the program on the volume runs ..."
+F='.rule == "drift detected"'
+is "$(field "$F" sensor.program)|$(field "$F" sensor.action)" "/opt/vol/echo|allowed" \
+	"... and is drift: it is not in the image's inventory"
+is "$(count '.rule == "drift detected" and .output_fields."sensor.program" != "/opt/vol/echo"')" 0 \
+	"... the image's own programs (sh, cat) are not" || show_events
+is "$(field "$(rule "sensor started")" sensor.inventory)" \
+	"$(($(wc -l <"$B/rootfs/.inlay/inventory") - 1)) programs" "'sensor started' counts the inventory"
+
+reset_bundle
+with_volume
+mode enforce
+sensor_config '{"version":1,"inventory":"/.inlay/inventory"}'
+app "$VOL"
+like "$stdout" "status=126" "inventory, enforce: the program on the volume is denied (126)"
+unlike "$stdout" "volume-tool-ran" "... it did not run"
+is "$(field '.rule == "drift detected"' sensor.action)" "denied" "... the drift is reported as denied"
+
+# A damaged inventory: fail open warns and drifts by file times; fail closed refuses.
+chmod 0644 "$B/rootfs/.inlay/inventory"
+printf 'inlay-inventory 1\n/bin/sh\n/bin/busybox\n' >"$B/rootfs/.inlay/inventory"
+reset_bundle
+sensor_config '{"version":1,"inventory":"/.inlay/inventory"}'
+app 'echo ran-anyway'
+like "$stdout" "ran-anyway" "a damaged inventory, fail open: the app runs ..."
+like "$stderr" "warning: inventory /.inlay/inventory: line 3 is out of order.*drift by file times only" \
+	"... with a warning naming the file, the line and the fallback"
+reset_bundle
+sensor_config '{"version":1,"fail":"closed","inventory":"/.inlay/inventory"}'
+app 'echo ran-anyway'
+is "$status" 125 "... fail closed: the sensor refuses (125)"
+unlike "$stdout" "ran-anyway" "... and the app did not start"
+rm -f "$B/rootfs/.inlay/inventory"
+
 # --- enforce: exec policy --------------------------------------------------------
 
 reset_bundle
