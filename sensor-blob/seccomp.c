@@ -44,7 +44,8 @@
 #define SECCOMP_USER_NOTIF_FLAG_CONTINUE (1U << 0)
 #define SECCOMP_IOCTL_NOTIF_RECV _IOWR('!', 0, struct sn_seccomp_notif)
 #define SECCOMP_IOCTL_NOTIF_SEND _IOWR('!', 1, struct sn_seccomp_notif_resp)
-#define SECCOMP_IOCTL_NOTIF_ID_VALID _IOW('!', 2, uint64_t)
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS _IOW('!', 4, uint64_t)
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1ULL << 0)
 
 #define X32_SYSCALL_BIT 0x40000000U
 #define CLONE_UNTRACED_FLAG 0x00800000U
@@ -113,8 +114,8 @@ static const struct rule trace_rules[] = {
 #define NRULES (sizeof(base_rules) / sizeof(base_rules[0]) + 2)
 
 /* Fixed labels; the rules' blocks and the dispatch tree's inner nodes get
- * the ones after these. */
-enum { L_ALLOW, L_STOP, L_DENY, L_FIRST };
+ * the ones after these. L_NOTIFY is the hybrid filter's second stop. */
+enum { L_ALLOW, L_STOP, L_NOTIFY, L_DENY, L_FIRST };
 #define MAX_LABELS ((int)(L_FIRST + 2 * NRULES + 8))
 #define MAX_FIXUPS (SN_FILTER_MAX * 2)
 
@@ -196,18 +197,41 @@ static int resolve(struct builder *b)
 	return 0;
 }
 
-/* Where a match on rule r goes: straight to the shared stop for R_STOP,
- * to the rule's own block otherwise. */
-static int rule_target(const struct rule *r, const int *block_label)
+/* File opens: the calls the hybrid filter hands to the listener. */
+static int is_open(int nr)
 {
-	return r->kind == R_STOP ? L_STOP : *block_label;
+	switch (nr) {
+#ifdef SYS_open
+	case SYS_open:
+#endif
+#ifdef SYS_creat
+	case SYS_creat:
+#endif
+	case SYS_openat:
+	case SYS_openat2:
+		return 1;
+	}
+	return 0;
+}
+
+/* The stop a rule's calls take in this filter. */
+static int stop_label(enum sn_filter_mode mode, const struct rule *r)
+{
+	return mode == SN_FILTER_HYBRID && is_open(r->nr) ? L_NOTIFY : L_STOP;
+}
+
+/* Where a match on rule r goes: straight to its stop for R_STOP, to the
+ * rule's own block otherwise. */
+static int rule_target(enum sn_filter_mode mode, const struct rule *r, const int *block_label)
+{
+	return r->kind == R_STOP ? stop_label(mode, r) : *block_label;
 }
 
 /* A binary search over the sorted numbers: a syscall reaches its verdict in
  * a handful of comparisons, which matters on kernels without the seccomp
  * action cache (before 5.11), where the filter runs on every call. */
-static void emit_tree(struct builder *b, const struct rule *rules, const int *blocks, size_t lo,
-		      size_t hi)
+static void emit_tree(struct builder *b, enum sn_filter_mode mode, const struct rule *rules,
+		      const int *blocks, size_t lo, size_t hi)
 {
 	size_t i, mid;
 	int right;
@@ -215,7 +239,7 @@ static void emit_tree(struct builder *b, const struct rule *rules, const int *bl
 	if (hi - lo <= 4) {
 		for (i = lo; i < hi; i++) {
 			emit(b, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, (uint32_t)rules[i].nr);
-			jump_to(b, 0, rule_target(&rules[i], &blocks[i]));
+			jump_to(b, 0, rule_target(mode, &rules[i], &blocks[i]));
 		}
 		emit(b, BPF_RET | BPF_K, 0, 0, SN_SECCOMP_RET_ALLOW);
 		return;
@@ -224,28 +248,30 @@ static void emit_tree(struct builder *b, const struct rule *rules, const int *bl
 	right = new_label(b);
 	emit(b, BPF_JMP | BPF_JGE | BPF_K, 0, 0, (uint32_t)rules[mid].nr);
 	jump_to(b, 0, right);
-	emit_tree(b, rules, blocks, lo, mid);
+	emit_tree(b, mode, rules, blocks, lo, mid);
 	place(b, right);
-	emit_tree(b, rules, blocks, mid, hi);
+	emit_tree(b, mode, rules, blocks, mid, hi);
 }
 
-static void emit_block(struct builder *b, const struct rule *r)
+static void emit_block(struct builder *b, enum sn_filter_mode mode, const struct rule *r)
 {
+	int stop = stop_label(mode, r);
+
 	switch (r->kind) {
 	case R_FLAGS:
 		emit(b, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)OFF_ARG_LO(r->arg));
 		emit(b, BPF_JMP | BPF_JSET | BPF_K, 0, 0, r->val);
-		jump_to(b, 0, L_STOP);
+		jump_to(b, 0, stop);
 		jump_to(b, 1, L_ALLOW);
 		break;
 	case R_NONZERO:
 		emit(b, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)OFF_ARG_LO(r->arg));
 		emit(b, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 0);
-		jump_to(b, 1, L_STOP);
+		jump_to(b, 1, stop);
 		emit(b, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)OFF_ARG_HI(r->arg));
 		emit(b, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 0);
 		jump_to(b, 0, L_ALLOW);
-		jump_to(b, 1, L_STOP);
+		jump_to(b, 1, stop);
 		break;
 	case R_ERRNO:
 		emit(b, BPF_RET | BPF_K, 0, 0, SN_SECCOMP_RET_ERRNO | (r->val & 0xffff));
@@ -262,7 +288,7 @@ int sn_filter_build(enum sn_filter_mode mode, struct sn_sock_filter *prog, size_
 
 	for (i = 0; i < sizeof(base_rules) / sizeof(base_rules[0]); i++)
 		rules[n++] = base_rules[i];
-	if (mode == SN_FILTER_TRACE)
+	if (mode != SN_FILTER_NOTIFY)
 		for (i = 0; i < sizeof(trace_rules) / sizeof(trace_rules[0]); i++)
 			rules[n++] = trace_rules[i];
 	/* Insertion sort: a couple of dozen entries, no libc qsort needed. */
@@ -293,18 +319,22 @@ int sn_filter_build(enum sn_filter_mode mode, struct sn_sock_filter *prog, size_
 	emit(&b, BPF_JMP | BPF_JSET | BPF_K, 0, 0, X32_SYSCALL_BIT);
 	jump_to(&b, 0, L_DENY);
 #endif
-	emit_tree(&b, rules, blocks, 0, n);
+	emit_tree(&b, mode, rules, blocks, 0, n);
 	for (i = 0; i < n; i++) {
 		if (rules[i].kind == R_STOP)
 			continue;
 		place(&b, blocks[i]);
-		emit_block(&b, &rules[i]);
+		emit_block(&b, mode, &rules[i]);
 	}
 	place(&b, L_ALLOW);
 	emit(&b, BPF_RET | BPF_K, 0, 0, SN_SECCOMP_RET_ALLOW);
 	place(&b, L_STOP);
 	emit(&b, BPF_RET | BPF_K, 0, 0,
-	     mode == SN_FILTER_TRACE ? SN_SECCOMP_RET_TRACE : SN_SECCOMP_RET_USER_NOTIF);
+	     mode == SN_FILTER_NOTIFY ? SN_SECCOMP_RET_USER_NOTIF : SN_SECCOMP_RET_TRACE);
+	if (mode == SN_FILTER_HYBRID) {
+		place(&b, L_NOTIFY);
+		emit(&b, BPF_RET | BPF_K, 0, 0, SN_SECCOMP_RET_USER_NOTIF);
+	}
 	place(&b, L_DENY);
 	emit(&b, BPF_RET | BPF_K, 0, 0, SN_SECCOMP_RET_ERRNO | EPERM);
 	if (b.overflow || resolve(&b) < 0)
@@ -316,7 +346,7 @@ int sn_filter_install(enum sn_filter_mode mode, int *ret_fd)
 {
 	static struct sn_sock_filter prog[SN_FILTER_MAX];
 	struct sn_sock_fprog fprog;
-	unsigned flags = mode == SN_FILTER_NOTIFY ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+	unsigned flags = mode != SN_FILTER_TRACE ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
 	int n = sn_filter_build(mode, prog, SN_FILTER_MAX);
 	long r;
 
@@ -327,7 +357,7 @@ int sn_filter_install(enum sn_filter_mode mode, int *ret_fd)
 	r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &fprog);
 	if (r < 0)
 		return -errno;
-	if (mode == SN_FILTER_NOTIFY)
+	if (mode != SN_FILTER_TRACE)
 		*ret_fd = (int)r;
 	return 0;
 }
@@ -379,6 +409,14 @@ int sn_notify_open(struct sn_notify *n, int fd, struct sn_err *e)
 	n->resp_size = sz.resp > sizeof(struct sn_seccomp_notif_resp)
 			   ? sz.resp
 			   : sizeof(struct sn_seccomp_notif_resp);
+	/* Linux 6.6: the caller and the sensor hand the CPU to each other
+	 * instead of waking one another on another CPU, which halves the
+	 * cost of a round trip. Older kernels refuse it; nothing changes. */
+	{
+		uint64_t flags = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
+
+		ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, flags);
+	}
 	n->req = calloc(1, n->req_size);
 	n->resp = calloc(1, n->resp_size);
 	if (!n->req || !n->resp) {
@@ -400,11 +438,6 @@ int sn_notify_recv(struct sn_notify *n, struct sn_seccomp_notif *ret)
 		return -errno;
 	memcpy(ret, n->req, sizeof(*ret));
 	return 0;
-}
-
-int sn_notify_id_valid(struct sn_notify *n, uint64_t id)
-{
-	return ioctl(n->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
 int sn_notify_reply(struct sn_notify *n, uint64_t id, int err)

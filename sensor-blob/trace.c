@@ -173,11 +173,12 @@ static int notify_cb(void *ctx, int fd, struct sn_err *e)
 	sc.traced = 0;
 	for (i = 0; i < 6; i++)
 		sc.args[i] = n.data.args[i];
-	err = sn_cap_judge(c, &sc, NULL, &want_exit);
-	/* What was read may belong to a recycled pid if the caller died
-	 * meanwhile: only answer a notification that still waits. */
-	if (!sn_notify_id_valid(&c->notify, n.id))
-		return 0;
+	/* Hybrid: the caller is also a tracee, whose cache entry names it. */
+	err = sn_cap_judge(c, &sc, c->mech == SN_MECH_NOTIFY ? NULL : sn_cap_proc_find(c, sc.pid),
+			   &want_exit);
+	/* No SECCOMP_IOCTL_NOTIF_ID_VALID first: a caller that died while
+	 * its memory was read (its pid perhaps reused) has no waiting call,
+	 * and the kernel refuses the answer (ENOENT). */
 	sn_notify_reply(&c->notify, n.id, err);
 	return 0;
 }
@@ -266,21 +267,26 @@ int sn_capture_child_prepare(void *ctx)
 	struct sn_capture *c = ctx;
 	struct reply rep = {0, 0};
 	int s = c->sock[1], fd = -1, r;
+
 	char verdict, go;
 
 	close(c->sock[0]);
 	if (read_byte(s, &verdict) < 0)
 		return -ECANCELED;
-	if (verdict == 'T' || verdict == 'U') {
+	if (verdict == 'H' || verdict == 'T' || verdict == 'U') {
 		/* Without CAP_SYS_ADMIN the kernel installs a filter only
 		 * under no_new_privs (see trace.h for what that costs). */
 		if (!sn_have_cap_sys_admin() && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 			rep.err = errno;
 		} else {
-			r = sn_filter_install(verdict == 'T' ? SN_FILTER_TRACE : SN_FILTER_NOTIFY,
-					      &fd);
+			/* A listener can be refused where a plain filter is
+			 * not (one already exists in the chain: EBUSY). */
+			r = verdict == 'H' ? sn_filter_install(SN_FILTER_HYBRID, &fd) : -EINVAL;
+			if (r < 0)
+				r = sn_filter_install(
+				    verdict == 'U' ? SN_FILTER_NOTIFY : SN_FILTER_TRACE, &fd);
 			rep.err = r < 0 ? -r : 0;
-			rep.has_fd = r == 0 && verdict == 'U';
+			rep.has_fd = r == 0 && fd >= 0;
 		}
 	} else {
 		rep.err = ENOSYS;
@@ -371,7 +377,9 @@ int sn_capture_attach(struct sn_capture *c, pid_t pid, struct sn_supervisor *sup
 		p = sn_cap_proc_add(c, pid);
 		if (p)
 			p->seen = 1;
-		if (send_byte(c, 'T', e) < 0 || recv_reply(c, &rep, &fd, e) < 0)
+		/* The hybrid filter wants answers to CONTINUE (5.5). */
+		if (send_byte(c, kernel_has_notify_continue() ? 'H' : 'T', e) < 0 ||
+		    recv_reply(c, &rep, &fd, e) < 0)
 			return -1;
 		/* Whether the child runs under no_new_privs: inherited, or set by
 		 * the child for its filter (it has the sensor's capabilities). */
@@ -379,6 +387,15 @@ int sn_capture_attach(struct sn_capture *c, pid_t pid, struct sn_supervisor *sup
 			 (rep.err == 0 && !sn_have_cap_sys_admin());
 		if (rep.err == 0) {
 			c->mech = SN_MECH_PTRACE_SECCOMP;
+			if (fd >= 0) {
+				/* A listener nobody reads would block every
+				 * file open: the child must not run then. */
+				if (sn_notify_open(&c->notify, fd, e) < 0)
+					return sn_err_prefix(e, "seccomp user notification");
+				c->notify_open = 1;
+				if (sn_supervisor_watch_fd(sup, c->notify.fd, notify_cb, c, e) < 0)
+					return -1;
+			}
 			return 0;
 		}
 		c->mech = SN_MECH_PTRACE;

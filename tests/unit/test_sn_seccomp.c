@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -73,18 +74,30 @@ static uint32_t run(const struct sn_sock_filter *prog, int len, const struct sn_
 	return 0;
 }
 
-static struct sn_sock_filter trace_prog[SN_FILTER_MAX], notify_prog[SN_FILTER_MAX];
-static int trace_len, notify_len;
+/* Indexed by enum sn_filter_mode: TRACE, NOTIFY, HYBRID. */
+#define MODES 3
+static struct sn_sock_filter progs[MODES][SN_FILTER_MAX];
+static int lens[MODES];
+#define trace_prog progs[SN_FILTER_TRACE]
+#define trace_len lens[SN_FILTER_TRACE]
+#define notify_prog progs[SN_FILTER_NOTIFY]
+#define notify_len lens[SN_FILTER_NOTIFY]
 
 static int setup(void **state)
 {
+	int m;
+
 	(void)state;
-	trace_len = sn_filter_build(SN_FILTER_TRACE, trace_prog, SN_FILTER_MAX);
-	notify_len = sn_filter_build(SN_FILTER_NOTIFY, notify_prog, SN_FILTER_MAX);
-	return trace_len > 0 && notify_len > 0 ? 0 : -1;
+	for (m = 0; m < MODES; m++) {
+		lens[m] = sn_filter_build((enum sn_filter_mode)m, progs[m], SN_FILTER_MAX);
+		if (lens[m] <= 0)
+			return -1;
+	}
+	return 0;
 }
 
-static uint32_t verdict(int notify, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a4)
+/* The verdict of the filter of mode m. */
+static uint32_t verdict(int m, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a4)
 {
 	struct sn_seccomp_data d;
 
@@ -95,10 +108,13 @@ static uint32_t verdict(int notify, long nr, uint64_t a0, uint64_t a1, uint64_t 
 	d.args[1] = a1;
 	d.args[2] = a2;
 	d.args[4] = a4;
-	return notify ? run(notify_prog, notify_len, &d) : run(trace_prog, trace_len, &d);
+	return run(progs[m], lens[m], &d);
 }
 
-#define STOP(notify) ((notify) ? SN_SECCOMP_RET_USER_NOTIF : SN_SECCOMP_RET_TRACE)
+/* What a watched call returns: file opens go to the listener in the
+ * hybrid filter, everything else to the tracer. */
+#define STOP(m) ((m) == SN_FILTER_NOTIFY ? SN_SECCOMP_RET_USER_NOTIF : SN_SECCOMP_RET_TRACE)
+#define OPEN_STOP(m) ((m) == SN_FILTER_TRACE ? SN_SECCOMP_RET_TRACE : SN_SECCOMP_RET_USER_NOTIF)
 #define ALLOW SN_SECCOMP_RET_ALLOW
 
 static void test_build(void **state)
@@ -114,9 +130,12 @@ static void test_build(void **state)
 static void test_always_stop(void **state)
 {
 	static const long always[] = {
-	    SYS_execve,	 SYS_execveat, SYS_connect, SYS_bind,	      SYS_listen,
-	    SYS_sendmsg, SYS_openat2,  SYS_ptrace,  SYS_memfd_create, SYS_io_uring_setup,
-	    SYS_mount,	 SYS_umount2,  SYS_unshare, SYS_setns,
+	    SYS_execve,	 SYS_execveat, SYS_connect,	 SYS_bind,	     SYS_listen,
+	    SYS_sendmsg, SYS_ptrace,   SYS_memfd_create, SYS_io_uring_setup, SYS_mount,
+	    SYS_umount2, SYS_unshare,  SYS_setns,
+	};
+	static const long always_open[] = {
+	    SYS_openat2,
 #ifdef SYS_creat
 	    SYS_creat,
 #endif
@@ -125,9 +144,12 @@ static void test_always_stop(void **state)
 	int n;
 
 	(void)state;
-	for (n = 0; n < 2; n++)
+	for (n = 0; n < MODES; n++) {
 		for (i = 0; i < sizeof(always) / sizeof(always[0]); i++)
 			assert_int_equal(verdict(n, always[i], 0, 0, 0, 0), STOP(n));
+		for (i = 0; i < sizeof(always_open) / sizeof(always_open[0]); i++)
+			assert_int_equal(verdict(n, always_open[i], 0, 0, 0, 0), OPEN_STOP(n));
+	}
 }
 
 static void test_open_flags(void **state)
@@ -138,7 +160,7 @@ static void test_open_flags(void **state)
 	int n;
 
 	(void)state;
-	for (n = 0; n < 2; n++) {
+	for (n = 0; n < MODES; n++) {
 		assert_int_equal(verdict(n, SYS_openat, 0, 0, O_RDONLY, 0), ALLOW);
 		assert_int_equal(
 		    verdict(n, SYS_openat, 0, 0, O_RDONLY | O_CLOEXEC | O_DIRECTORY, 0), ALLOW);
@@ -146,12 +168,12 @@ static void test_open_flags(void **state)
 		assert_int_equal(verdict(n, SYS_openat, 0, 0, 0xffffffff00000000ULL, 0), ALLOW);
 		for (i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
 			assert_int_equal(verdict(n, SYS_openat, 0, 0, writes[i] | O_CLOEXEC, 0),
-					 STOP(n));
+					 OPEN_STOP(n));
 		/* openat's flags are args[2], not args[1]. */
 		assert_int_equal(verdict(n, SYS_openat, 0, O_WRONLY, O_RDONLY, 0), ALLOW);
 #ifdef SYS_open
 		assert_int_equal(verdict(n, SYS_open, 0, O_RDONLY, O_WRONLY, 0), ALLOW);
-		assert_int_equal(verdict(n, SYS_open, 0, O_WRONLY | O_CREAT, 0, 0), STOP(n));
+		assert_int_equal(verdict(n, SYS_open, 0, O_WRONLY | O_CREAT, 0, 0), OPEN_STOP(n));
 #endif
 	}
 }
@@ -161,7 +183,7 @@ static void test_chmod_and_sendto(void **state)
 	int n;
 
 	(void)state;
-	for (n = 0; n < 2; n++) {
+	for (n = 0; n < MODES; n++) {
 		assert_int_equal(verdict(n, SYS_fchmodat, 0, 0, 0644, 0), ALLOW);
 		assert_int_equal(verdict(n, SYS_fchmodat, 0, 0, 0755, 0), STOP(n));
 		assert_int_equal(verdict(n, SYS_fchmodat, 0, 0, 0001, 0), STOP(n));
@@ -182,12 +204,14 @@ static void test_chmod_and_sendto(void **state)
 static void test_clone(void **state)
 {
 	(void)state;
-	/* Trace mode: CLONE_UNTRACED would escape the tracer; clone3 hides its
-	 * flags from the filter. */
-	assert_int_equal(verdict(0, SYS_clone, 0x01200011, 0, 0, 0), ALLOW);
-	assert_int_equal(verdict(0, SYS_clone, 0x01200011 | 0x00800000, 0, 0, 0),
-			 SN_SECCOMP_RET_TRACE);
-	assert_int_equal(verdict(0, SYS_clone3, 0, 0, 0, 0), ERRNO(ENOSYS));
+	/* Trace and hybrid modes: CLONE_UNTRACED would escape the tracer;
+	 * clone3 hides its flags from the filter. */
+	for (int m = SN_FILTER_TRACE; m <= SN_FILTER_HYBRID; m += SN_FILTER_HYBRID) {
+		assert_int_equal(verdict(m, SYS_clone, 0x01200011, 0, 0, 0), ALLOW);
+		assert_int_equal(verdict(m, SYS_clone, 0x01200011 | 0x00800000, 0, 0, 0),
+				 SN_SECCOMP_RET_TRACE);
+		assert_int_equal(verdict(m, SYS_clone3, 0, 0, 0, 0), ERRNO(ENOSYS));
+	}
 	/* Notification mode follows no process: both run. */
 	assert_int_equal(verdict(1, SYS_clone, 0x00800000, 0, 0, 0), ALLOW);
 	assert_int_equal(verdict(1, SYS_clone3, 0, 0, 0, 0), ALLOW);
@@ -218,7 +242,7 @@ static void test_everything_else_allowed(void **state)
 	int n, stopped = 0;
 
 	(void)state;
-	for (n = 0; n < 2; n++) {
+	for (n = 0; n < MODES; n++) {
 		for (nr = 0; nr < 600; nr++) {
 			int is_watched = 0;
 
@@ -232,7 +256,7 @@ static void test_everything_else_allowed(void **state)
 				fail_msg("syscall %ld is not allowed (mode %d)", nr, n);
 		}
 	}
-	assert_int_equal(stopped, 2 * (int)(sizeof(watched) / sizeof(watched[0])));
+	assert_int_equal(stopped, MODES * (int)(sizeof(watched) / sizeof(watched[0])));
 	assert_int_equal(verdict(0, SYS_read, 0, 0, 0, 0), ALLOW);
 	assert_int_equal(verdict(0, SYS_write, 0, 0, 0, 0), ALLOW);
 }
@@ -302,13 +326,81 @@ static void test_kernel(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* The hybrid filter in a real kernel: a file open waits for the listener
+ * (which this process answers: the open then runs), while a traced call
+ * with no tracer fails with ENOSYS. */
+static void test_kernel_hybrid(void **state)
+{
+	struct sn_seccomp_notif n;
+	struct sn_notify listener;
+	struct sn_err e;
+	int status, sv[2], fd = -1;
+	char path[] = "/tmp/test_sn_seccomp.XXXXXX";
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(mkdtemp(path));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char file[64];
+		int ok = 1;
+
+		close(sv[0]);
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+		    sn_filter_install(SN_FILTER_HYBRID, &fd) < 0 || fd < 0)
+			_exit(10);
+		/* Its number, for the parent's pidfd_getfd. */
+		if (write(sv[1], &fd, sizeof(fd)) != sizeof(fd))
+			_exit(11);
+		snprintf(file, sizeof(file), "%s/created", path);
+		if (open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) < 0)
+			ok = 0;
+		errno = 0;
+		if (socket(AF_INET, SOCK_STREAM, 0) < 0)
+			ok = 0; /* socket is not watched */
+		if (listen(0, 1) == 0 || errno != ENOSYS)
+			ok = 0; /* listen is traced: no tracer, ENOSYS */
+		_exit(ok ? 0 : 12);
+	}
+	close(sv[1]);
+	assert_int_equal(read(sv[0], &fd, sizeof(fd)), sizeof(fd));
+	{
+		int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+		assert_true(pidfd >= 0);
+		fd = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+		close(pidfd);
+	}
+	assert_true(fd >= 0);
+	assert_int_equal(sn_notify_open(&listener, fd, &e), 0);
+	assert_int_equal(sn_notify_recv(&listener, &n), 0);
+	assert_int_equal(n.data.nr, SYS_openat);
+	assert_int_equal(n.pid, pid);
+	assert_int_equal(sn_notify_reply(&listener, n.id, 0), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	sn_notify_close(&listener);
+	close(sv[0]);
+	{
+		char file[64];
+
+		snprintf(file, sizeof(file), "%s/created", path);
+		assert_int_equal(unlink(file), 0);
+	}
+	rmdir(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_build),	 cmocka_unit_test(test_always_stop),
-	    cmocka_unit_test(test_open_flags),	 cmocka_unit_test(test_chmod_and_sendto),
-	    cmocka_unit_test(test_clone),	 cmocka_unit_test(test_everything_else_allowed),
-	    cmocka_unit_test(test_foreign_arch), cmocka_unit_test(test_kernel),
+	    cmocka_unit_test(test_build),	  cmocka_unit_test(test_always_stop),
+	    cmocka_unit_test(test_open_flags),	  cmocka_unit_test(test_chmod_and_sendto),
+	    cmocka_unit_test(test_clone),	  cmocka_unit_test(test_everything_else_allowed),
+	    cmocka_unit_test(test_foreign_arch),  cmocka_unit_test(test_kernel),
+	    cmocka_unit_test(test_kernel_hybrid),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
