@@ -208,8 +208,10 @@ static int apply_doc(struct sn_config *out, const struct sn_json *root, struct s
 		if (!(s = want_string(v, "inventory", e)))
 			return -1;
 		if (s[0] != '/' || strlen(s) >= PATH_MAX)
-			return sn_err_set(e, "\"inventory\" must be an absolute path shorter than "
-					     "%d bytes", PATH_MAX);
+			return sn_err_set(e,
+					  "\"inventory\" must be an absolute path shorter than "
+					  "%d bytes",
+					  PATH_MAX);
 		out->inventory = s;
 	}
 	v = sn_json_get(root, "policy");

@@ -54,8 +54,10 @@ static int check(struct sn_inventory *inv, struct sn_err *e)
 		if (n == 0 || s[0] != '/')
 			return sn_err_set(e, "line %zu is not an absolute path", line);
 		if (prev && path_cmp(prev, prev_len, s, n) >= 0)
-			return sn_err_set(e, "line %zu is out of order or repeated (paths must be "
-					     "sorted bytewise and unique)", line);
+			return sn_err_set(e,
+					  "line %zu is out of order or repeated (paths must be "
+					  "sorted bytewise and unique)",
+					  line);
 		prev = s;
 		prev_len = n;
 		inv->count++;
@@ -70,8 +72,7 @@ int sn_inventory_from_memory(const char *data, size_t len, struct sn_inventory *
 	struct sn_inventory *inv;
 
 	if (len > SN_INVENTORY_MAX)
-		return sn_err_set(e, "%zu bytes, more than the %zu allowed", len,
-				  SN_INVENTORY_MAX);
+		return sn_err_set(e, "%zu bytes, more than the %zu allowed", len, SN_INVENTORY_MAX);
 	inv = calloc(1, sizeof(*inv));
 	if (!inv) {
 		errno = ENOMEM;

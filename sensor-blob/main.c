@@ -176,7 +176,7 @@ struct app {
 	char cap_error[SN_ERR_MSG_MAX]; /* why not, then */
 	struct sn_profile *profile;
 	struct sn_inventory *inventory; /* NULL: drift by file times only */
-	int refused; /* fail closed and no capture: the child was not let go */
+	int refused;			/* fail closed and no capture: the child was not let go */
 };
 
 static const char *kernel_release(void)

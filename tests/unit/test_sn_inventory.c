@@ -47,9 +47,8 @@ static void test_refused(void **state)
 		struct sn_inventory *inv = NULL;
 		struct sn_err e;
 
-		assert_int_equal(sn_inventory_from_memory(cases[i].text, strlen(cases[i].text),
-							  &inv, &e),
-				 -1);
+		assert_int_equal(
+		    sn_inventory_from_memory(cases[i].text, strlen(cases[i].text), &inv, &e), -1);
 		assert_null(inv);
 		if (!strstr(e.msg, cases[i].why))
 			fail_msg("case %zu: \"%s\" does not say \"%s\"", i, e.msg, cases[i].why);
@@ -69,12 +68,14 @@ static void test_lookup(void **state)
 	/* Prefixes and near misses on both sides of every entry. */
 	struct sn_inventory *inv = load(HDR "/bin/busybox\n/bin/sh\n/usr/bin/a\n/usr/bin/a b\n"
 					    "/usr/bin/ab\n/usr/bin/b\n/\xc3\xa9t\xc3\xa9\n");
-	static const char *const yes[] = {"/bin/busybox", "/bin/sh", "/usr/bin/a", "/usr/bin/a b",
-					  "/usr/bin/ab", "/usr/bin/b", "/\xc3\xa9t\xc3\xa9"};
-	static const char *const no[] = {"/",	       "/bin",	      "/bin/",	     "/bin/busybo",
-					 "/bin/busyboxx", "/bin/s",	     "/bin/shh",    "/usr/bin/",
-					 "/usr/bin/a ",	  "/usr/bin/aa",  "/usr/bin/c",  "/zzz",
-					 "/\xc3\xa9t\xc3", "/a",	      "",	     "/usr/bin/b/"};
+	static const char *const yes[] = {"/bin/busybox",      "/bin/sh",     "/usr/bin/a",
+					  "/usr/bin/a b",      "/usr/bin/ab", "/usr/bin/b",
+					  "/\xc3\xa9t\xc3\xa9"};
+	static const char *const no[] = {
+	    "/",	  "/bin",     "/bin/",		"/bin/busybo", "/bin/busyboxx",
+	    "/bin/s",	  "/bin/shh", "/usr/bin/",	"/usr/bin/a ", "/usr/bin/aa",
+	    "/usr/bin/c", "/zzz",     "/\xc3\xa9t\xc3", "/a",	       "",
+	    "/usr/bin/b/"};
 	size_t i;
 
 	(void)state;
