@@ -387,7 +387,7 @@ static int judge_exec(struct sn_capture *c, const struct sn_syscall *sc, struct 
 	/* Monitor mode with nothing to decide or learn: the exec event names
 	 * the program; here only what it cannot see - which file was asked for
 	 * (a script, whose interpreter is what runs) and whether it drifted. */
-	if (sc->traced && p && !c->enforce && !c->o.policy && !c->o.profile &&
+	if (sc->followed && p && !c->enforce && !c->o.policy && !c->o.profile &&
 	    !newer_than_start(c, &st) && (p->exec || (p->exec = malloc(sizeof(*p->exec))))) {
 		struct exec_check *x = p->exec;
 
@@ -424,7 +424,7 @@ static int judge_exec(struct sn_capture *c, const struct sn_syscall *sc, struct 
 	deny = blocked(c, allowed, is_drift);
 	program_name(exe, applet, program, sizeof(program));
 
-	if (deny || !sc->traced) {
+	if (deny || !sc->followed) {
 		/* Denied now, or (notification) never seen again: report here.
 		 * proc.* is the caller; for a notification of an exec that goes
 		 * ahead, the new program's own command line. */

@@ -31,7 +31,8 @@ struct sn_syscall {
 	pid_t pid; /* thread id of the caller, in the sensor's pid namespace */
 	long nr;
 	uint64_t args[6];
-	int traced; /* 1 when the sensor is the caller's tracer (PEEKDATA works) */
+	int traced;   /* 1 when the caller is in a ptrace stop (PEEKDATA works) */
+	int followed; /* 1 when the caller is a tracee: its exec event will follow */
 };
 
 /* --- memory ---------------------------------------------------------------- */

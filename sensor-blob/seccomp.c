@@ -197,10 +197,14 @@ static int resolve(struct builder *b)
 	return 0;
 }
 
-/* File opens: the calls the hybrid filter hands to the listener. */
-static int is_open(int nr)
+/* File opens and executions: the calls the hybrid filter hands to the
+ * listener. They need no registers changed (a denial is an error answer)
+ * and no syscall-exit stop, and they are the frequent ones. */
+static int to_listener(int nr)
 {
 	switch (nr) {
+	case SYS_execve:
+	case SYS_execveat:
 #ifdef SYS_open
 	case SYS_open:
 #endif
@@ -217,7 +221,7 @@ static int is_open(int nr)
 /* The stop a rule's calls take in this filter. */
 static int stop_label(enum sn_filter_mode mode, const struct rule *r)
 {
-	return mode == SN_FILTER_HYBRID && is_open(r->nr) ? L_NOTIFY : L_STOP;
+	return mode == SN_FILTER_HYBRID && to_listener(r->nr) ? L_NOTIFY : L_STOP;
 }
 
 /* Where a match on rule r goes: straight to its stop for R_STOP, to the

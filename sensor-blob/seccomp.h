@@ -9,9 +9,10 @@
  *   - SECCOMP_RET_TRACE for the ptrace tracer (trace.h), or
  *   - SECCOMP_RET_USER_NOTIF when ptrace is unavailable: the sensor receives
  *     each call on a listener descriptor and lets it continue or fails it;
- *   - both (the hybrid filter, with ptrace): file opens, by far the most
- *     frequent stop, go to the listener, whose round trip costs about half
- *     a ptrace stop's; everything else stops for the tracer.
+ *   - both (the hybrid filter, with ptrace): file opens and executions, the
+ *     frequent stops, go to the listener, whose round trip costs about half
+ *     a ptrace stop's; everything else stops for the tracer, which still
+ *     sees each exec happen (PTRACE_EVENT_EXEC).
  *
  * What stops (arguments tested in the filter where the kernel passes them):
  *   execve, execveat, connect, bind, listen, sendmsg, creat, openat2,
@@ -87,7 +88,7 @@ struct sn_seccomp_notif_resp {
 enum sn_filter_mode {
 	SN_FILTER_TRACE,  /* stops are SECCOMP_RET_TRACE */
 	SN_FILTER_NOTIFY, /* stops are SECCOMP_RET_USER_NOTIF */
-	SN_FILTER_HYBRID, /* TRACE, but file opens are USER_NOTIF */
+	SN_FILTER_HYBRID, /* TRACE, but file opens and execs are USER_NOTIF */
 };
 
 #define SN_FILTER_MAX 160 /* instructions; the filter needs about 80 */

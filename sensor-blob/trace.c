@@ -59,6 +59,7 @@ static void on_seccomp(struct sn_capture *c, pid_t pid, struct proc *p)
 	sc.pid = pid;
 	sc.nr = sn_regs_syscall(&regs);
 	sc.traced = 1;
+	sc.followed = 1;
 	for (i = 0; i < 6; i++)
 		sc.args[i] = sn_regs_arg(&regs, (unsigned)i);
 	if (sc.nr == SYS_clone) {
@@ -171,11 +172,12 @@ static int notify_cb(void *ctx, int fd, struct sn_err *e)
 	sc.pid = (pid_t)n.pid;
 	sc.nr = n.data.nr;
 	sc.traced = 0;
+	/* Hybrid: the caller is also a tracee, whose cache entry names it and
+	 * whose exec event comes next. */
+	sc.followed = c->mech != SN_MECH_NOTIFY;
 	for (i = 0; i < 6; i++)
 		sc.args[i] = n.data.args[i];
-	/* Hybrid: the caller is also a tracee, whose cache entry names it. */
-	err = sn_cap_judge(c, &sc, c->mech == SN_MECH_NOTIFY ? NULL : sn_cap_proc_find(c, sc.pid),
-			   &want_exit);
+	err = sn_cap_judge(c, &sc, sc.followed ? sn_cap_proc_find(c, sc.pid) : NULL, &want_exit);
 	/* No SECCOMP_IOCTL_NOTIF_ID_VALID first: a caller that died while
 	 * its memory was read (its pid perhaps reused) has no waiting call,
 	 * and the kernel refuses the answer (ENOENT). */
