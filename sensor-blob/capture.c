@@ -708,36 +708,17 @@ static void report_connect(struct sn_capture *c, const char *evt_type, pid_t tid
 	send_event(c);
 }
 
-/* connect, and sendto/sendmsg naming a destination. *ret_exit asks the
- * tracer for the syscall-exit stop (to report the local address and the
- * result of a connect). */
-static int judge_connect(struct sn_capture *c, const struct sn_syscall *sc, struct proc *p,
-			 int *ret_exit)
+/* One destination of a connect or a send, at addr (alen bytes) in the
+ * caller. *ret_exit asks the tracer for the syscall-exit stop (to report
+ * the local address and the result of a connect). */
+static int judge_destination(struct sn_capture *c, const struct sn_syscall *sc, struct proc *p,
+			     uint64_t addr, uint64_t alen, int *ret_exit)
 {
 	struct sockaddr_storage sa;
 	struct sn_sockinfo si;
 	socklen_t len;
-	uint64_t addr, alen;
 	int fd = (int)sc->args[0], allowed = 1, deny, dup = -1;
 
-	if (sc->nr == SYS_connect) {
-		addr = sc->args[1];
-		alen = sc->args[2];
-	} else if (sc->nr == SYS_sendto) {
-		addr = sc->args[4];
-		alen = sc->args[5];
-	} else {
-		/* struct msghdr: msg_name, then msg_namelen. */
-		struct {
-			uint64_t name;
-			uint32_t namelen;
-		} mh;
-
-		if (sn_mem_read(sc->pid, sc->traced, sc->args[1], &mh, sizeof(mh)) < 0 || !mh.name)
-			return 0;
-		addr = mh.name;
-		alen = mh.namelen;
-	}
 	if (read_addr(sc, addr, alen, &sa, &len) < 0)
 		return 0;
 	if (!is_inet(&sa) && sa.ss_family != AF_UNIX)
@@ -796,6 +777,56 @@ static int judge_connect(struct sn_capture *c, const struct sn_syscall *sc, stru
 		sn_sockaddr_format((struct sockaddr *)&sa, len, r, sizeof(r));
 		violation(c, sn_syscall_name(sc->nr), sc->pid, p, "net.connect", "fd.name", r,
 			  "allowed");
+	}
+	return 0;
+}
+
+/* struct msghdr as the kernel lays it out (LP64): msg_name, then
+ * msg_namelen; a struct mmsghdr is a msghdr and msg_len, 64 bytes. */
+struct msghdr_head {
+	uint64_t name;
+	uint32_t namelen;
+};
+#define MMSGHDR_SIZE 64
+#define MMSG_MAX 1024 /* UIO_MAXIOV: the kernel sends no more per call */
+
+/* connect, and sendto/sendmsg naming a destination. */
+static int judge_connect(struct sn_capture *c, const struct sn_syscall *sc, struct proc *p,
+			 int *ret_exit)
+{
+	struct msghdr_head mh;
+
+	if (sc->nr == SYS_connect)
+		return judge_destination(c, sc, p, sc->args[1], sc->args[2], ret_exit);
+	if (sc->nr == SYS_sendto)
+		return judge_destination(c, sc, p, sc->args[4], sc->args[5], ret_exit);
+	if (sn_mem_read(sc->pid, sc->traced, sc->args[1], &mh, sizeof(mh)) < 0 || !mh.name)
+		return 0;
+	return judge_destination(c, sc, p, mh.name, mh.namelen, ret_exit);
+}
+
+/* sendmmsg: every message naming a destination is judged like a sendto;
+ * one denied destination fails the whole call. */
+static int judge_sendmmsg(struct sn_capture *c, const struct sn_syscall *sc, struct proc *p)
+{
+	unsigned char chunk[16 * MMSGHDR_SIZE];
+	uint64_t vlen = sc->args[2] < MMSG_MAX ? sc->args[2] : MMSG_MAX, i, j;
+	int ignored, err;
+
+	for (i = 0; i < vlen; i += j) {
+		uint64_t n = vlen - i < 16 ? vlen - i : 16;
+
+		if (sn_mem_read(sc->pid, sc->traced, sc->args[1] + i * MMSGHDR_SIZE, chunk,
+				(size_t)(n * MMSGHDR_SIZE)) < 0)
+			return 0; /* the kernel fails it the same way (EFAULT) */
+		for (j = 0; j < n; j++) {
+			struct msghdr_head mh;
+
+			memcpy(&mh, chunk + j * MMSGHDR_SIZE, sizeof(mh));
+			if (mh.name &&
+			    (err = judge_destination(c, sc, p, mh.name, mh.namelen, &ignored)))
+				return err;
+		}
 	}
 	return 0;
 }
@@ -1031,6 +1062,8 @@ int sn_cap_judge(struct sn_capture *c, const struct sn_syscall *sc, struct proc 
 	case SYS_sendto:
 	case SYS_sendmsg:
 		return judge_connect(c, sc, p, ret_exit);
+	case SYS_sendmmsg:
+		return judge_sendmmsg(c, sc, p);
 	case SYS_bind:
 	case SYS_listen:
 		return judge_listen(c, sc, p);

@@ -778,6 +778,8 @@ const char *sn_syscall_name(long nr)
 		return "sendto";
 	case SYS_sendmsg:
 		return "sendmsg";
+	case SYS_sendmmsg:
+		return "sendmmsg";
 	case SYS_fchmod:
 		return "fchmod";
 	case SYS_fchmodat:

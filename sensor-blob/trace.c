@@ -190,6 +190,7 @@ static int notify_cb(void *ctx, int fd, struct sn_err *e)
 struct reply {
 	int err; /* 0: the filter asked for is installed */
 	int has_fd;
+	int fd; /* the listener's number in the child (hybrid: for pidfd_getfd) */
 };
 
 int sn_capture_new(const struct sn_capture_opts *o, struct sn_capture **ret, struct sn_err *e)
@@ -225,6 +226,7 @@ static int read_byte(int fd, char *b)
 	return n == 1 ? 0 : -1;
 }
 
+/* The answer to 'U' carries the listener (SCM_RIGHTS). */
 static void send_reply(int s, const struct reply *rep, int fd)
 {
 	union {
@@ -249,11 +251,11 @@ static void send_reply(int s, const struct reply *rep, int fd)
 		cm->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
 	}
-	/* sendmmsg, not sendmsg: the filter just installed stops sendmsg,
-	 * and the sensor cannot answer before it has this message. Called
-	 * raw: musl's sendmmsg loops over sendmsg. The padding musl keeps
-	 * around the kernel's size_t fields is zero (memset), so its structs
-	 * are the kernel's. */
+	/* sendmmsg, not sendmsg: the notification filter just installed
+	 * stops sendmsg, and the sensor cannot answer before it has this
+	 * message. Called raw: musl's sendmmsg loops over sendmsg. The
+	 * padding musl keeps around the kernel's size_t fields is zero
+	 * (memset), so its structs are the kernel's. */
 	{
 		struct mmsghdr mm;
 
@@ -267,9 +269,8 @@ static void send_reply(int s, const struct reply *rep, int fd)
 int sn_capture_child_prepare(void *ctx)
 {
 	struct sn_capture *c = ctx;
-	struct reply rep = {0, 0};
+	struct reply rep = {0, 0, -1};
 	int s = c->sock[1], fd = -1, r;
-
 	char verdict, go;
 
 	close(c->sock[0]);
@@ -289,16 +290,25 @@ int sn_capture_child_prepare(void *ctx)
 				    verdict == 'U' ? SN_FILTER_NOTIFY : SN_FILTER_TRACE, &fd);
 			rep.err = r < 0 ? -r : 0;
 			rep.has_fd = r == 0 && fd >= 0;
+			rep.fd = fd;
 		}
 	} else {
 		rep.err = ENOSYS;
 	}
-	send_reply(s, &rep, rep.has_fd ? fd : -1);
+	if (verdict == 'U') {
+		send_reply(s, &rep, rep.has_fd ? fd : -1);
+	} else {
+		/* A plain write: the trace filters stop every sendmsg and
+		 * sendmmsg, and the tracer is not waiting for stops yet. The
+		 * hybrid listener is taken with pidfd_getfd meanwhile. */
+		while (write(s, &rep, sizeof(rep)) < 0 && errno == EINTR)
+			;
+	}
+	r = read_byte(s, &go);
 	/* The application must never hold its own listener: it could answer
 	 * its own notifications. */
 	if (fd >= 0)
 		close(fd);
-	r = read_byte(s, &go);
 	close(s);
 	return r == 0 && go == 'G' ? 0 : -ECANCELED;
 }
@@ -366,23 +376,53 @@ static int kernel_has_notify_continue(void)
 	return major > 5 || (major == 5 && minor >= 5);
 }
 
+/* A descriptor of pid's, by number (pidfd_getfd, Linux 5.6: the same
+ * permission as ptrace). -errno on failure. */
+static int fd_of(pid_t pid, int fd)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), r;
+
+	if (pidfd < 0)
+		return -errno;
+	r = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	if (r < 0)
+		r = -errno;
+	close(pidfd);
+	return r;
+}
+
 int sn_capture_attach(struct sn_capture *c, pid_t pid, struct sn_supervisor *sup, struct sn_err *e)
 {
 	char ptrace_why[160], seccomp_why[160];
 	struct reply rep;
 	struct proc *p;
-	int fd = -1;
+	int fd = -1, probe, hybrid;
 
-	close(c->sock[1]);
-	c->sock[1] = -1;
 	if (ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)TRACE_OPTS) == 0) {
 		p = sn_cap_proc_add(c, pid);
 		if (p)
 			p->seen = 1;
-		/* The hybrid filter wants answers to CONTINUE (5.5). */
-		if (send_byte(c, kernel_has_notify_continue() ? 'H' : 'T', e) < 0 ||
-		    recv_reply(c, &rep, &fd, e) < 0)
+		/* The hybrid filter wants answers to CONTINUE (5.5) and the
+		 * listener taken from the child (pidfd_getfd, 5.6): tried on
+		 * the child's end of the socket first. */
+		probe = kernel_has_notify_continue() ? fd_of(pid, c->sock[1]) : -ENOSYS;
+		hybrid = probe >= 0;
+		if (probe >= 0)
+			close(probe);
+		close(c->sock[1]);
+		c->sock[1] = -1;
+		if (send_byte(c, hybrid ? 'H' : 'T', e) < 0 || recv_reply(c, &rep, &fd, e) < 0)
 			return -1;
+		if (hybrid && rep.err == 0 && rep.has_fd) {
+			fd = fd_of(pid, rep.fd);
+			/* A listener nobody reads would block every file
+			 * open: the child must not run then. */
+			if (fd < 0) {
+				errno = -fd;
+				return sn_err_sys(e, "capture set-up: cannot take the seccomp "
+						     "listener from the child");
+			}
+		}
 		/* Whether the child runs under no_new_privs: inherited, or set by
 		 * the child for its filter (it has the sensor's capabilities). */
 		c->nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1 ||
@@ -390,8 +430,6 @@ int sn_capture_attach(struct sn_capture *c, pid_t pid, struct sn_supervisor *sup
 		if (rep.err == 0) {
 			c->mech = SN_MECH_PTRACE_SECCOMP;
 			if (fd >= 0) {
-				/* A listener nobody reads would block every
-				 * file open: the child must not run then. */
 				if (sn_notify_open(&c->notify, fd, e) < 0)
 					return sn_err_prefix(e, "seccomp user notification");
 				c->notify_open = 1;
@@ -407,6 +445,8 @@ int sn_capture_attach(struct sn_capture *c, pid_t pid, struct sn_supervisor *sup
 		return 0;
 	}
 	sn_fmt(ptrace_why, sizeof(ptrace_why), "ptrace: %s", strerror(errno));
+	close(c->sock[1]);
+	c->sock[1] = -1;
 	if (!kernel_has_notify_continue()) {
 		sn_fmt(seccomp_why, sizeof(seccomp_why),
 		       "seccomp user notification: needs Linux 5.5 or later");

@@ -270,6 +270,25 @@ is "$(count '.rule == "policy violation" and .output_fields."sensor.rule" == "ne
 is "$(field '.rule == "policy violation" and .output_fields."sensor.rule" == "net.connect"' fd.name)" "127.0.0.1:8081" \
 	"... the connect is one too, naming the destination"
 
+# sendmmsg: each message's destination is judged; one denied fails the call.
+mkdir -p "$B/rootfs/usr/local"
+musl-gcc -static -O2 -o "$B/rootfs/usr/local/sendmmsg" "$ROOT/tests/integration/helpers/sendmmsg.c" ||
+	bail_out "cannot build the sendmmsg workload (musl-gcc)"
+reset_bundle
+app '/usr/local/sendmmsg 127.0.0.1:5353 127.0.0.2:5354'
+like "$stdout" "sendmmsg=4" "monitor: sendmmsg to two destinations sends its four datagrams ..."
+F='.rule == "outbound connection" and .output_fields."evt.type" == "sendmmsg"'
+is "$(jq -r "select($F) | .output_fields.\"fd.rip\"" "$EV" | sort | tr '\n' ' ')" \
+	"127.0.0.1:5353 127.0.0.2:5354 " "... and each destination is reported once"
+reset_bundle
+mode enforce
+sensor_config '{"version":1,"policy":{"net":{"connect":["127.0.0.1:5353"]}}}'
+app '/usr/local/sendmmsg 127.0.0.1:5353; /usr/local/sendmmsg 127.0.0.1:5353 127.0.0.2:5354'
+like "$stdout" "^sendmmsg=2" "enforce: sendmmsg to an allowed destination runs ..."
+like "$stdout" "sendmmsg=-1 errno=13 " "... with one destination outside net.connect it fails (EACCES)"
+is "$(field '.rule == "policy violation" and .output_fields."evt.type" == "sendmmsg"' fd.name)" \
+	"127.0.0.2:5354" "... reported as a violation naming the destination"
+
 # --- learn ------------------------------------------------------------------------
 
 reset_bundle
