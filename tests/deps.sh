@@ -10,6 +10,7 @@ libcmocka-dev
 musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross musl-dev:arm64
 docker-registry skopeo umoci runc busybox-static qemu-user-static
 openssl apache2-utils python3 jq curl ca-certificates time iproute2 procps
+qemu-system-arm cpio
 "
 
 # The arm64 sensor is linked against Debian's arm64 musl (musl-dev:arm64), and
@@ -42,8 +43,8 @@ if [ -n "$missing" ]; then
 	apt-get install -y -q --no-install-recommends $missing
 fi
 
-# The busybox-static .debs are only downloaded (never installed), kept in
-# build/debs.
+# The busybox-static .debs and the arm64 kernel are only downloaded (never
+# installed), kept in build/debs.
 debs=build/debs
 mkdir -p "$debs"
 if ! ls "$debs"/busybox-static_*_arm64.deb >/dev/null 2>&1; then
@@ -51,5 +52,23 @@ if ! ls "$debs"/busybox-static_*_arm64.deb >/dev/null 2>&1; then
 fi
 if ! ls "$debs"/busybox-static_*_amd64.deb >/dev/null 2>&1; then
 	(cd "$debs" && apt-get download -q busybox-static:amd64)
+fi
+# The arm64 kernel that tests/integration/sensor_arm64_vm.t boots under
+# qemu-system-aarch64: Debian's cloud flavour (21 MB; the generic arm64
+# package is 60 MB), whichever version linux-image-cloud-arm64 points to now.
+kernel_deb() {
+	kpkg=$(apt-cache depends linux-image-cloud-arm64:arm64 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-cloud-arm64\)\(:arm64\)\{0,1\}$/\1/p' | head -n 1)
+	[ -n "$kpkg" ] && (cd "$debs" && apt-get download -q "$kpkg:arm64")
+}
+if ! ls "$debs"/linux-image-*-cloud-arm64_*_arm64.deb >/dev/null 2>&1; then
+	# Stale package lists name a version the mirror no longer has: update once.
+	if ! kernel_deb; then
+		apt-get update -q
+		if ! kernel_deb; then
+			echo "deps: cannot download the kernel linux-image-cloud-arm64:arm64 depends on" >&2
+			exit 1
+		fi
+	fi
 fi
 echo "deps: all present"
