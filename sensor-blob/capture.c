@@ -1067,6 +1067,17 @@ int sn_cap_judge(struct sn_capture *c, const struct sn_syscall *sc, struct proc 
 	case SYS_bind:
 	case SYS_listen:
 		return judge_listen(c, sc, p);
+	case SYS_io_uring_setup:
+		/* Operations submitted through a ring never pass the filter:
+		 * under enforcement a ring would bypass every rule. Programs
+		 * fall back to plain system calls (as under Docker's default
+		 * seccomp profile, which refuses io_uring altogether). */
+		if (c->enforce) {
+			violation(c, "io_uring_setup", sc->pid, p, "io_uring", "sensor.call",
+				  "io_uring_setup", "denied");
+			return EACCES;
+		}
+		break;
 	}
 	observe(c, sc, p);
 	return 0;

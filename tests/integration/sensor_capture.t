@@ -289,6 +289,21 @@ like "$stdout" "sendmmsg=-1 errno=13 " "... with one destination outside net.con
 is "$(field '.rule == "policy violation" and .output_fields."evt.type" == "sendmmsg"' fd.name)" \
 	"127.0.0.2:5354" "... reported as a violation naming the destination"
 
+# io_uring: its operations bypass seccomp; reported in monitor mode, refused
+# under enforcement.
+musl-gcc -static -O2 -o "$B/rootfs/usr/local/io_uring" "$ROOT/tests/integration/helpers/io_uring.c" ||
+	bail_out "cannot build the io_uring workload (musl-gcc)"
+reset_bundle
+app '/usr/local/io_uring'
+like "$stdout" "io_uring=ok" "monitor: io_uring_setup runs ..."
+is "$(count '.rule == "io_uring set up"')" 1 "... and is reported"
+reset_bundle
+mode enforce
+app '/usr/local/io_uring'
+like "$stdout" "io_uring=-1 errno=13 " "enforce: io_uring_setup fails with EACCES ..."
+is "$(field '.rule == "policy violation" and .output_fields."evt.type" == "io_uring_setup"' sensor.action)" \
+	"denied" "... reported as a denied violation"
+
 # --- learn ------------------------------------------------------------------------
 
 reset_bundle
