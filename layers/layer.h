@@ -26,7 +26,9 @@
  *
  * The reader lists a layer with libarchive (tar only, one filter), treating
  * the bytes as hostile: bounded entry count, entry size and total size;
- * absolute paths and ".." components are refused.
+ * absolute paths and ".." components are refused. It reads a layer held in
+ * memory (ly_layer_list) or one streamed from a source callback
+ * (ly_layer_list_stream); both share one listing loop.
  */
 #ifndef INLAY_LY_LAYER_H
 #define INLAY_LY_LAYER_H
@@ -34,6 +36,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../manifest/err.h"
 #include "hash.h"
@@ -172,10 +175,19 @@ struct ly_read_limits {
 	int64_t max_entry_bytes;  /* an entry larger than this: ERR_INPUT */
 	uint64_t max_total_bytes; /* uncompressed tar stream larger: ERR_INPUT */
 	size_t max_content_bytes; /* files up to this size are read into content */
+	/* Accept a tar that ends after an entry's data without the two zero
+	 * blocks that should end it, and even without that data's padding:
+	 * umoci insert writes such layers (Go's tar writer, not closed), and
+	 * Go's and containerd's readers take them. Without the blocks a cut
+	 * after an entry looks like the end, so set it only for bytes whose
+	 * integrity is checked otherwise (a digest). A cut inside a header or
+	 * an entry's data is an error either way. */
+	bool end_blocks_optional;
 };
 
 /* The limits ly_layer_list uses when given NULL: 100000 entries, 1 GiB per
- * entry, 4 GiB uncompressed in all, content of files up to 4 MiB. */
+ * entry, 4 GiB uncompressed in all, content of files up to 4 MiB, the end
+ * blocks required. */
 extern const struct ly_read_limits ly_read_limits_default;
 
 /* List a layer held in memory. compression is the one the layer claims (its
@@ -188,5 +200,25 @@ extern const struct ly_read_limits ly_read_limits_default;
  * when cb returned 1), or -1. */
 int ly_layer_list(const void *data, size_t len, enum ly_compression compression,
 		  const struct ly_read_limits *limits, ly_entry_fn cb, void *arg, struct err *e);
+
+/* Source of a streamed layer's bytes: copy at most n (> 0) bytes into buf
+ * and return their count (> 0), 0 at the end of the layer, or -1 after
+ * filling e. The end must mean what the source vouches for: a blob source
+ * returns 0 only once every byte matched the blob's digest (rg_blob_stream
+ * passes such a function). */
+typedef ssize_t (*ly_read_fn)(void *ctx, void *buf, size_t n, struct err *e);
+
+/* ly_layer_list over a stream: the same checks, limits, callbacks and
+ * errors, but the bytes are pulled from read(ctx, ...) and decompressed as
+ * they come, so memory stays at a few buffers of libarchive's and ours
+ * whatever the layer's size. The compression claim is checked against the
+ * first bytes. A failure of read is returned as read reported it (its e),
+ * not as libarchive's rewording. The listing may end (after the tar's end
+ * blocks, or when cb returns 1) before read returned 0: bytes after the tar
+ * are not read, so a caller that must see a verified end (a digest check)
+ * drains the source itself. */
+int ly_layer_list_stream(ly_read_fn read, void *ctx, enum ly_compression compression,
+			 const struct ly_read_limits *limits, ly_entry_fn cb, void *arg,
+			 struct err *e);
 
 #endif

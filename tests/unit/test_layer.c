@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -918,6 +919,321 @@ static void test_empty_layer(void **state)
 	ly_layer_builder_free(b);
 }
 
+/* ---- the streaming reader ---- */
+
+/* A source over a buffer: at most `chunk` bytes a call; with fail set, it
+ * fails (ERR_VERIFY, as a digest check would) once `fail_at` bytes went
+ * out. */
+struct mem_source {
+	const unsigned char *data;
+	size_t len, pos, chunk, fail_at;
+	bool fail, oversize;
+	unsigned calls_after_end;
+};
+
+static ssize_t mem_read(void *ctx, void *buf, size_t n, struct err *e)
+{
+	struct mem_source *m = ctx;
+	size_t k = m->len - m->pos;
+
+	assert_true(n > 0);
+	if (m->fail && m->pos >= m->fail_at)
+		return err_set(e, ERR_VERIFY, "test source broke at %zu", m->pos);
+	if (m->pos == m->len)
+		m->calls_after_end++;
+	if (k > n)
+		k = n;
+	if (k > m->chunk)
+		k = m->chunk;
+	if (m->fail && m->pos + k > m->fail_at)
+		k = m->fail_at - m->pos;
+	memcpy(buf, m->data + m->pos, k);
+	m->pos += k;
+	if (m->oversize && k > 0)
+		return (ssize_t)n + 1; /* a broken source */
+	return (ssize_t)k;
+}
+
+static void assert_same_listing(const struct seen *a, const struct seen *b)
+{
+	size_t i;
+
+	assert_int_equal(a->n, b->n);
+	for (i = 0; i < a->n; i++) {
+		assert_string_equal(a->path[i], b->path[i]);
+		assert_int_equal(a->e[i].type, b->e[i].type);
+		assert_int_equal(a->e[i].mode, b->e[i].mode);
+		assert_int_equal(a->e[i].uid, b->e[i].uid);
+		assert_int_equal(a->e[i].gid, b->e[i].gid);
+		assert_int_equal(a->e[i].mtime, b->e[i].mtime);
+		assert_int_equal(a->e[i].size, b->e[i].size);
+		assert_int_equal(a->e[i].atime_set, b->e[i].atime_set);
+		assert_int_equal(a->e[i].ctime_set, b->e[i].ctime_set);
+		assert_int_equal(a->content_ok[i], b->content_ok[i]);
+	}
+}
+
+/* The same entries, fields and contents as the in-memory reader, for every
+ * compression, whatever the size of the pieces the source hands out. */
+static void test_stream_same_as_memory(void **state)
+{
+	static const size_t chunks[] = {1, 3, 511, 512, 4096, 1 << 20};
+	static const struct raw_entry links[] = {
+	    {"bin/", AE_IFDIR, NULL},
+	    {"bin/sh", AE_IFLNK, "/bin/busybox"},
+	    {"bin/busybox", AE_IFREG, NULL},
+	    {"bin/ls", AE_IFREG, "bin/busybox"},
+	};
+	struct ly_layer l;
+	struct err e = {0};
+	size_t i, k, len;
+
+	for (i = 0; i < 4; i++) {
+		struct seen mem = {0};
+		unsigned char *tar = NULL;
+		const unsigned char *data;
+		size_t size;
+
+		if (i < 3) {
+			build_sensor_layer(all_compressions[i], ORDER_JSON_BIN_DIR, &l);
+			data = l.data;
+			size = l.size;
+		} else {
+			tar = raw_tar(links, sizeof(links) / sizeof(links[0]), &len);
+			data = tar;
+			size = len;
+		}
+		if (ly_layer_list(data, size, LY_COMPRESS_AUTO, NULL, collect, &mem, &e) < 0)
+			fail_msg("memory: %s", e.msg);
+		assert_true(mem.n >= 3);
+		for (k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
+			struct mem_source src = {.data = data, .len = size, .chunk = chunks[k]};
+			struct seen st = {0};
+			enum ly_compression claim =
+			    i < 3 ? all_compressions[i] : LY_COMPRESS_NONE;
+
+			if (ly_layer_list_stream(mem_read, &src, k % 2 ? claim : LY_COMPRESS_AUTO,
+						 NULL, collect, &st, &e) < 0)
+				fail_msg("stream, %zu-byte pieces: %s", chunks[k], e.msg);
+			assert_same_listing(&mem, &st);
+			/* never asked again after it said "the end" */
+			assert_true(src.calls_after_end <= 1);
+		}
+		if (i < 3)
+			ly_layer_release(&l);
+		free(tar);
+	}
+}
+
+/* The checks are the ones the in-memory reader makes: limits, claims,
+ * escapes, an empty stream. */
+static void test_stream_checks(void **state)
+{
+	struct ly_read_limits lim = ly_read_limits_default;
+	struct ly_layer l;
+	struct err e = {0};
+	struct raw_entry bad[2] = {{"fine", AE_IFREG, NULL}, {"../evil", AE_IFREG, NULL}};
+	unsigned char *tar;
+	size_t len;
+
+	build_sensor_layer(LY_COMPRESS_GZIP, ORDER_JSON_BIN_DIR, &l);
+	{
+		struct mem_source src = {.data = l.data, .len = l.size, .chunk = 100};
+		struct seen s = {0};
+
+		lim.max_entries = 2;
+		assert_int_equal(
+		    ly_layer_list_stream(mem_read, &src, LY_COMPRESS_AUTO, &lim, collect, &s, &e),
+		    -1);
+		assert_int_equal(e.cls, ERR_INPUT);
+		assert_non_null(strstr(e.msg, "more than 2 entries"));
+	}
+	{
+		struct mem_source src = {.data = l.data, .len = l.size, .chunk = 100};
+		struct seen s = {0};
+
+		assert_int_equal(
+		    ly_layer_list_stream(mem_read, &src, LY_COMPRESS_ZSTD, NULL, collect, &s, &e),
+		    -1);
+		assert_int_equal(e.cls, ERR_INPUT);
+		assert_non_null(strstr(e.msg, "said to be zstd"));
+		assert_int_equal(s.n, 0);
+	}
+	{
+		struct mem_source src = {.data = l.data, .len = 0, .chunk = 100};
+		struct seen s = {0};
+
+		assert_int_equal(
+		    ly_layer_list_stream(mem_read, &src, LY_COMPRESS_AUTO, NULL, collect, &s, &e),
+		    -1);
+		assert_non_null(strstr(e.msg, "empty"));
+	}
+	{
+		struct mem_source src = {.data = l.data, .len = l.size, .chunk = 100, .oversize = true};
+		struct seen s = {0};
+
+		assert_int_equal(
+		    ly_layer_list_stream(mem_read, &src, LY_COMPRESS_AUTO, NULL, collect, &s, &e),
+		    -1);
+		assert_non_null(strstr(e.msg, "more bytes than asked"));
+	}
+	ly_layer_release(&l);
+	tar = raw_tar(bad, 2, &len);
+	{
+		struct mem_source src = {.data = tar, .len = len, .chunk = 7};
+		struct seen s = {0};
+
+		assert_int_equal(
+		    ly_layer_list_stream(mem_read, &src, LY_COMPRESS_NONE, NULL, collect, &s, &e),
+		    -1);
+		assert_non_null(strstr(e.msg, "'..'"));
+		assert_int_equal(s.n, 1);
+	}
+	free(tar);
+}
+
+/* A stream that ends early is an error, never a success. */
+static void test_stream_truncated(void **state)
+{
+	struct ly_layer l;
+	struct err e;
+	size_t i, cut;
+
+	for (i = 0; i < 3; i++) {
+		build_sensor_layer(all_compressions[i], ORDER_JSON_BIN_DIR, &l);
+		for (cut = 0; cut < l.size; cut++) {
+			if (cut > 40 && l.size - cut > 40 && cut % 1024 != 0 && cut % 997 != 0)
+				continue;
+			struct mem_source src = {.data = l.data, .len = cut, .chunk = 1000};
+			struct seen s = {0};
+
+			err_clear(&e);
+			if (ly_layer_list_stream(mem_read, &src, all_compressions[i], NULL, collect,
+						 &s, &e) == 0)
+				fail_msg("%s stream cut at %zu of %zu bytes was accepted",
+					 ly_compression_name(all_compressions[i]), cut, l.size);
+			assert_true(e.msg[0] != '\0');
+		}
+		ly_layer_release(&l);
+	}
+}
+
+/* end_blocks_optional: a tar that stops after an entry's data, padded or
+ * not (umoci insert writes them), or after its first zero block, lists
+ * whole; a cut inside a header (the first end block reads as one) or an
+ * entry's data is still an error. */
+static void test_stream_end_blocks_optional(void **state)
+{
+	struct ly_read_limits lim = ly_read_limits_default;
+	struct ly_layer l;
+	struct err e;
+	size_t cut, k;
+	const size_t js = strlen(sensor_json);
+	/* Where each entry's data ends and its padding: .inlay/ (a header),
+	 * .inlay/sensor (a header and 70001 bytes in 137 blocks),
+	 * .inlay/sensor.json (a header and one block); then the end blocks. */
+	const size_t data_end[] = {512, 1024 + sizeof(sensor_bin), 1024 + 137 * 512 + 512 + js};
+	const size_t padded[] = {512, 1024 + 137 * 512, 1024 + 137 * 512 + 1024};
+
+	build_sensor_layer(LY_COMPRESS_NONE, ORDER_JSON_BIN_DIR, &l);
+	assert_int_equal(l.size, padded[2] + 1024);
+	lim.end_blocks_optional = true;
+	for (cut = 1; cut <= l.size; cut++) {
+		struct mem_source src = {.data = l.data, .len = cut, .chunk = 4096};
+		struct seen s = {0};
+		size_t entries = 0;
+		int r;
+
+		for (k = 0; k < 3; k++)
+			if (cut >= data_end[k] && cut <= padded[k])
+				entries = k + 1;
+		if (cut >= padded[2] + 512)
+			entries = 3; /* a zero block, then the second one cut */
+		if (!entries && cut % 512 != 0 && cut % 101 != 0 && l.size - cut > 600)
+			continue;
+		err_clear(&e);
+		r = ly_layer_list_stream(mem_read, &src, LY_COMPRESS_NONE, &lim, collect, &s, &e);
+		if (entries && r < 0)
+			fail_msg("cut at %zu, after an entry's data, refused: %s", cut, e.msg);
+		if (!entries && r == 0)
+			fail_msg("cut at %zu, inside a header or data, accepted", cut);
+		if (entries)
+			assert_int_equal(s.n, entries);
+	}
+	/* Go's tar writer, not closed (umoci insert): the last entry's data
+	 * without its padding. Accepted once all of the data is there. */
+	{
+		static const struct raw_entry one[] = {{"only", AE_IFREG, NULL}};
+		unsigned char *tar;
+		size_t len;
+
+		tar = raw_tar(one, 1, &len); /* a header, "hi" padded, the end */
+		for (cut = 512; cut <= 512 + 2; cut++) {
+			struct mem_source src = {.data = tar, .len = cut, .chunk = 4096};
+			struct seen s = {0};
+
+			err_clear(&e);
+			if (ly_layer_list_stream(mem_read, &src, LY_COMPRESS_NONE, &lim, collect, &s,
+						 &e) == 0) {
+				if (cut != 512 + 2)
+					fail_msg("cut at %zu, inside the data, accepted", cut);
+				assert_int_equal(s.n, 1);
+			} else if (cut == 512 + 2) {
+				fail_msg("data without its padding refused: %s", e.msg);
+			}
+			src = (struct mem_source){.data = tar, .len = cut, .chunk = 4096};
+			assert_int_equal(ly_layer_list_stream(mem_read, &src, LY_COMPRESS_NONE, NULL,
+							      collect, &s, &e),
+					 -1);
+		}
+		free(tar);
+	}
+	/* and without the option the same end is refused, as in memory */
+	{
+		struct mem_source src = {.data = l.data, .len = padded[2], .chunk = 4096};
+		struct seen s = {0};
+
+		assert_int_equal(ly_layer_list_stream(mem_read, &src, LY_COMPRESS_NONE, NULL, collect,
+						      &s, &e),
+				 -1);
+		assert_non_null(strstr(e.msg, "two zero blocks"));
+		assert_int_equal(ly_layer_list(l.data, padded[2], LY_COMPRESS_NONE, NULL, collect, &s,
+					       &e),
+				 -1);
+	}
+	ly_layer_release(&l);
+}
+
+/* A failing source (a download that broke, a digest that did not match)
+ * is reported as the source said, wherever the listing was. */
+static void test_stream_source_error(void **state)
+{
+	struct ly_layer l;
+	struct err e;
+	char want[64];
+	size_t i, k;
+
+	for (i = 0; i < 3; i++) {
+		build_sensor_layer(all_compressions[i], ORDER_JSON_BIN_DIR, &l);
+		const size_t at[] = {0, 2, 100, 600, l.size / 2, l.size - 1};
+
+		for (k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
+			struct mem_source src = {
+			    .data = l.data, .len = l.size, .chunk = 300, .fail_at = at[k], .fail = true};
+			struct seen s = {0};
+
+			err_clear(&e);
+			assert_int_equal(ly_layer_list_stream(mem_read, &src, LY_COMPRESS_AUTO, NULL,
+							      collect, &s, &e),
+					 -1);
+			snprintf(want, sizeof(want), "test source broke at %zu", at[k]);
+			assert_int_equal(e.cls, ERR_VERIFY);
+			assert_string_equal(e.msg, want);
+		}
+		ly_layer_release(&l);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -942,6 +1258,11 @@ int main(void)
 	    cmocka_unit_test(test_builder_rejects),
 	    cmocka_unit_test(test_builder_parents),
 	    cmocka_unit_test(test_empty_layer),
+	    cmocka_unit_test(test_stream_same_as_memory),
+	    cmocka_unit_test(test_stream_checks),
+	    cmocka_unit_test(test_stream_truncated),
+	    cmocka_unit_test(test_stream_end_blocks_optional),
+	    cmocka_unit_test(test_stream_source_error),
 	};
 
 	fill_sensor();
