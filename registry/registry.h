@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../manifest/buf.h"
 #include "../manifest/digest.h"
@@ -121,6 +122,34 @@ struct rg_stats {
 	unsigned blobs_mounted;  /* cross-repository mount: nothing sent */
 	unsigned blobs_streamed; /* read from the source and written */
 };
+
+/* A pull source over a blob being downloaded (see rg_blob_stream): copies
+ * at most n bytes into buf and returns their count (> 0); returns 0 only at
+ * the end of a blob whose every byte matched its digest and size, and -1
+ * (e filled) when the download failed or the bytes did not match. */
+typedef ssize_t (*rg_read_fn)(void *src, void *buf, size_t n, struct err *e);
+
+/* What rg_blob_stream hands the blob to: pull bytes with read(src, ...) as
+ * they are needed; return 0, or -1 after filling e. */
+typedef int (*rg_consume_fn)(void *arg, rg_read_fn read, void *src, struct err *e);
+
+/* Read the blob `digest` of `size` bytes (its descriptor's) from ep
+ * without holding it in memory: a thread downloads into a bounded pipe
+ * (1 MiB) while consume pulls from it on the caller's thread. The download
+ * hashes what passes and refuses more than size bytes; the last byte
+ * reaches consume only after the whole blob matched, so read returns 0
+ * (the end) only for a verified blob. When consume returns 0 before the
+ * end, the rest is read and dropped here so the check still happens: a
+ * success means consume saw a prefix of the verified blob. When consume
+ * fails the download is stopped, except after ERR_INPUT (bad bytes): then
+ * the rest is read too, so that a blob corrupted on the way is reported as
+ * such. Returns 0, or -1 with the download's error when it failed
+ * (ERR_VERIFY for a digest or size mismatch; its failure is the cause of
+ * whatever consume saw), else consume's. No retry:
+ * bytes given to consume cannot be taken back, so a caller that wants one
+ * starts again. stats (may be NULL) gets the bytes downloaded. */
+int rg_blob_stream(struct rg_endpoint *ep, const char *digest, int64_t size, rg_consume_fn consume,
+		   void *arg, struct rg_stats *stats, struct err *e);
 
 /* Make every blob of descs[0..n) present at dst, `jobs` at a time: skipped
  * when already there (HEAD), mounted when dst and src share a registry
