@@ -28,6 +28,7 @@ enum {
 	OPT_TAG_SUFFIX,
 	OPT_SENSOR,
 	OPT_KEY,
+	OPT_INVENTORY,
 };
 
 const char rw_instrument_usage[] =
@@ -54,6 +55,10 @@ const char rw_instrument_usage[] =
 	"                        signatures, tag sha256-<hex>.sig); a PEM PKCS#8 private key\n"
 	"                        of mode 0600 (see 'inlay keygen'; encrypted keys take their\n"
 	"                        passphrase from " RW_KEY_PASSWORD_ENV " or the terminal)\n"
+	"  --inventory           also record the image's executables in the sensor layer\n"
+	"                        (/.inlay/inventory): a program the image did not hold\n"
+	"                        then counts as drift. Reads every layer of every image\n"
+	"                        instrumented (otherwise none is read in place)\n"
 	"  --json                print a JSON report\n" RW_TRANSPORT_USAGE;
 
 struct sensor_file {
@@ -174,6 +179,13 @@ static int print_report(const struct rg_endpoint *src, const struct rg_endpoint 
 			json_object_set_new(po, "sensor_layer",
 					    json_pack("{s:s, s:I}", "digest", p->sensor_layer_digest,
 						      "size", (json_int_t)p->sensor_layer_size));
+		if (po && p->inventory)
+			json_object_set_new(
+			    po, "inventory",
+			    json_pack("{s:I, s:I, s:I}", "entries", (json_int_t)p->inventory_entries,
+				      "left_out", (json_int_t)p->inventory_left_out,
+				      "bytes_downloaded",
+				      (json_int_t)p->inventory_bytes_downloaded));
 		json_array_append_new(arr, po);
 	}
 	if (asprintf(&result, "%s@%s", rg_endpoint_repository(dst), r->result_digest) < 0)
@@ -202,6 +214,7 @@ int cmd_instrument(int argc, char **argv, struct err *e)
 		{"tag-suffix", required_argument, NULL, OPT_TAG_SUFFIX},
 		{"sensor", required_argument, NULL, OPT_SENSOR},
 		{"key", required_argument, NULL, OPT_KEY},
+		{"inventory", no_argument, NULL, OPT_INVENTORY},
 		{NULL, 0, NULL, 0},
 	};
 	struct rw_instrument_options io = {0};
@@ -256,6 +269,9 @@ int cmd_instrument(int argc, char **argv, struct err *e)
 		case OPT_SENSOR:
 			if (load_sensor(optarg, sensors, e) < 0)
 				goto out;
+			break;
+		case OPT_INVENTORY:
+			io.inventory = true;
 			break;
 		case OPT_KEY:
 			ly_key_free(key);

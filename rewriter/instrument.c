@@ -14,6 +14,7 @@
 #include "../manifest/config.h"
 #include "../manifest/mediatype.h"
 #include "copy.h"
+#include "inventory.h"
 #include "sensors.h"
 #include "signature.h"
 
@@ -69,6 +70,11 @@ int rw_sensor_config(const struct rw_instrument_options *opt, char **ret_json, s
 		      "fail", "open", "output", "stderr");
 	if (!o)
 		return err_set(e, ERR_OPERATIONAL, "out of memory");
+	if (opt->inventory &&
+	    json_object_set_new(o, "inventory", json_string(RW_INVENTORY_PATH)) < 0) {
+		json_decref(o);
+		return err_set(e, ERR_OPERATIONAL, "out of memory");
+	}
 	if (opt->policy_json) {
 		policy = json_loads(opt->policy_json, JSON_REJECT_DUPLICATES, &je);
 		if (!policy) {
@@ -109,36 +115,79 @@ static int sensor_binary(struct pipeline *p, int arch, const unsigned char **ret
 	return 0;
 }
 
-/* The sensor layer for an architecture and compression, built once. */
-static int sensor_layer(struct pipeline *p, int arch, enum ly_compression c,
-			const struct ly_layer **ret, struct err *e)
+/* Build a sensor layer: .inlay/, the sensor, sensor.json and, when inv is
+ * not NULL, the inventory (tar path: RW_INVENTORY_PATH without its '/'; the
+ * builder sorts, so .inlay/inventory comes before .inlay/sensor). */
+static int build_sensor_layer(struct pipeline *p, int arch, enum ly_compression c,
+			      const struct rw_inventory_text *inv, struct ly_layer *ret,
+			      struct err *e)
 {
 	struct ly_layer_builder *b = NULL;
 	const unsigned char *bin = NULL;
 	size_t bin_len = 0;
 	int rc = -1;
 
-	if (p->built[arch][c]) {
-		*ret = &p->layers[arch][c];
-		return 0;
-	}
 	if (sensor_binary(p, arch, &bin, &bin_len, e) < 0)
 		return -1;
-	if (ly_layer_builder_new(SENSOR_LAYER_MAX, &b, e) < 0)
+	if (ly_layer_builder_new(SENSOR_LAYER_MAX + (inv ? inv->len : 0), &b, e) < 0)
 		return -1;
 	if (ly_layer_add_dir(b, ".inlay/", 0755, e) < 0 ||
+	    (inv &&
+	     ly_layer_add_file(b, &RW_INVENTORY_PATH[1], 0444, inv->data, inv->len, e) < 0) ||
 	    ly_layer_add_file(b, ".inlay/sensor", 0555, bin, bin_len, e) < 0 ||
 	    ly_layer_add_file(b, ".inlay/sensor.json", 0444, p->sensor_json, p->sensor_json_len,
 			      e) < 0 ||
-	    ly_layer_finish(b, c, &p->layers[arch][c], e) < 0) {
+	    ly_layer_finish(b, c, ret, e) < 0) {
 		err_prefix(e, "build the sensor layer");
 		goto out;
 	}
-	p->built[arch][c] = true;
-	*ret = &p->layers[arch][c];
 	rc = 0;
 out:
 	ly_layer_builder_free(b);
+	return rc;
+}
+
+/* The sensor layer for an architecture and compression, built once. */
+static int sensor_layer(struct pipeline *p, int arch, enum ly_compression c,
+			const struct ly_layer **ret, struct err *e)
+{
+	if (!p->built[arch][c]) {
+		if (build_sensor_layer(p, arch, c, NULL, &p->layers[arch][c], e) < 0)
+			return -1;
+		p->built[arch][c] = true;
+	}
+	*ret = &p->layers[arch][c];
+	return 0;
+}
+
+/* With --inventory: list the image's executables (its layers as they are
+ * after strip_previous) and build this image's own sensor layer with them
+ * into *own. */
+static int inventory_layer(struct pipeline *p, const struct mf_manifest *m, int arch,
+			   enum ly_compression c, struct rw_platform_result *pr,
+			   struct ly_layer *own, struct err *e)
+{
+	struct rw_inventory_text inv = {0};
+	struct rg_stats st = {0};
+	int rc;
+
+	rc = rw_inventory_of_image(p->src, m, &inv, &st, e);
+	p->res->stats.bytes_downloaded += st.bytes_downloaded;
+	pr->inventory_bytes_downloaded = st.bytes_downloaded;
+	if (rc < 0)
+		return -1;
+	if (inv.left_out > 0)
+		warnf(p,
+		      "%s: %zu executables with a newline in their name are left out of the "
+		      "inventory; running them will count as drift",
+		      pr->platform, inv.left_out);
+	rc = build_sensor_layer(p, arch, c, &inv, own, e);
+	if (rc == 0) {
+		pr->inventory = true;
+		pr->inventory_entries = inv.entries;
+		pr->inventory_left_out = inv.left_out;
+	}
+	rw_inventory_text_clear(&inv);
 	return rc;
 }
 
@@ -233,6 +282,7 @@ static int instrument_image(struct pipeline *p, const struct rg_manifest_blob *m
 	const struct ly_layer *layer;
 	const struct mf_descriptor **descs = NULL;
 	struct mf_descriptor sensor_desc = {0};
+	struct ly_layer own_layer = {0}; /* with --inventory: this image's own */
 	struct buf cb;
 	char *cfg_bytes = NULL, *source = NULL, *repo_ref = NULL;
 	char cfg_digest[LY_DIGEST_MAX], created_by[64];
@@ -262,8 +312,16 @@ static int instrument_image(struct pipeline *p, const struct rg_manifest_blob *m
 	snprintf(pr->source_digest, sizeof(pr->source_digest), "%s", mb->digest);
 	if (strip_previous(m, cfg, &source, e) < 0)
 		goto out;
-	if (pick_compression(p, m, docker, &comp, e) < 0 || sensor_layer(p, arch, comp, &layer, e) < 0)
+	if (pick_compression(p, m, docker, &comp, e) < 0)
 		goto out;
+	if (p->opt->inventory) {
+		/* Before anything is pushed: a failure leaves dst as it was. */
+		if (inventory_layer(p, m, arch, comp, pr, &own_layer, e) < 0)
+			goto out;
+		layer = &own_layer;
+	} else if (sensor_layer(p, arch, comp, &layer, e) < 0) {
+		goto out;
+	}
 
 	/* The config: entrypoint, labels, history, diff_ids. */
 	snprintf(created_by, sizeof(created_by), "inlay instrument %s", INLAY_VERSION);
@@ -330,6 +388,7 @@ static int instrument_image(struct pipeline *p, const struct rg_manifest_blob *m
 	m = NULL; /* transferred */
 	rc = 0;
 out:
+	ly_layer_release(&own_layer);
 	buf_free(&cb);
 	free(descs);
 	free(cfg_bytes);

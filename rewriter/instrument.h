@@ -4,12 +4,16 @@
  *
  * The source is never modified. Base layers are never read when source and
  * destination share a registry: they are found present or mounted; across
- * registries they stream with bounded memory (registry/transfer.c). */
+ * registries they stream with bounded memory (registry/transfer.c). The
+ * exception is --inventory (options.inventory), which streams every layer
+ * of every instrumented image once more to list its executables
+ * (inventory.h). */
 #ifndef INLAY_RW_INSTRUMENT_H
 #define INLAY_RW_INSTRUMENT_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../layers/layer.h"
 #include "../layers/sign.h"
@@ -31,6 +35,10 @@ struct rw_instrument_options {
 	size_t sensor_amd64_len, sensor_arm64_len;
 	int jobs;
 	const struct ly_key *signer;         /* --key: sign the sensor layer; NULL: unsigned */
+	/* --inventory: read every layer of each image and add the list of its
+	 * executables to its sensor layer (RW_INVENTORY_PATH, inventory.h),
+	 * named in sensor.json as "inventory" */
+	bool inventory;
 };
 
 /* What happened to one image (one platform). */
@@ -41,6 +49,12 @@ struct rw_platform_result {
 	char sensor_layer_digest[MF_DIGEST_MAX]; /* "" when kept unchanged */
 	size_t sensor_layer_size;
 	bool instrumented;
+	/* with --inventory: paths listed, executables left out (a "\n" in
+	 * their path), and the bytes downloaded to read the layers */
+	bool inventory;
+	size_t inventory_entries;
+	size_t inventory_left_out;
+	uint64_t inventory_bytes_downloaded;
 };
 
 struct rw_instrument_result {
@@ -59,7 +73,9 @@ int rw_instrument(struct rg_endpoint *src, struct rg_endpoint *dst,
 		  void (*warn)(const char *msg), struct err *e);
 
 /* The sensor configuration /.inlay/sensor.json for these options: compact
- * JSON with a fixed key order, so the layer stays reproducible. Caller frees. */
+ * JSON with a fixed key order, so the layer stays reproducible; with
+ * opt->inventory it names the inventory ("inventory": RW_INVENTORY_PATH),
+ * without it has no such key. Caller frees. */
 int rw_sensor_config(const struct rw_instrument_options *opt, char **ret_json, size_t *ret_len,
 		     struct err *e);
 

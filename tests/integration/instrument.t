@@ -3,7 +3,7 @@
 # umoci: the sensor layer and config rewrite of DESIGN.md section 4, media
 # types kept, indexes rebuilt per platform, reproducible digests, in-place
 # instrumentation without reading base layers, cross-registry and OCI layout
-# use, and the refusals.
+# use, --inventory checked against umoci's own unpacking, and the refusals.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/runc.sh"
 require_inlay
@@ -194,6 +194,106 @@ is "$(sk inspect --raw "oci:$T/layout-out:inst" | jq -c '[.config.digest, [.laye
 	"  gives the same config and layers as through a registry"
 ok "  umoci unpacks the result" umoci unpack --image "$T/layout-out:inst" "$T/b-layout"
 
+# --- --inventory -----------------------------------------------------------------
+# The inventory must be what a runtime's filesystem holds: umoci unpacks the
+# base (applying whiteouts itself) and find lists its executables.
+# expected_inventory LAYOUT TAG: the file as it should be, on stdout.
+expected_inventory() {
+	local lay=$T/inv-layout-$RANDOM b=$T/inv-bundle-$RANDOM
+	cp -a "$1" "$lay" && umoci unpack --image "$lay:$2" "$b" >/dev/null 2>&1 || return 1
+	echo "inlay-inventory 1"
+	# names holding a newline cannot be listed
+	(cd "$b/rootfs" && find . -type f -perm /111 -print0 |
+		while IFS= read -r -d '' f; do
+			case $f in *$'\n'*) continue ;; esac
+			printf '%s\n' "${f#.}"
+		done | LC_ALL=C sort)
+}
+# last_layer REPO REF: the last layer's digest of the image manifest REPO@REF / REPO:REF.
+last_layer() { man "$1$2" | jq -r '.layers[-1].digest'; }
+# fetch_layer REPO DIGEST FILE
+fetch_layer() { curl -sf "http://${1%%/*}/v2/${1#*/}/blobs/$2" -o "$3"; }
+
+t0=$(now_ms)
+run "$INLAY" instrument --quiet --json --inventory "$REG/app:1" "$REG/app:inv"
+is "$status" 0 "--inventory instruments the image"
+RI=$(jq -r .digest "$RUN_OUT")
+cp "$RUN_OUT" "$T/inv-report.json"
+fetch_layer "$REG/app" "$(last_layer "$REG/app" :inv)" "$T/inv-layer.tgz"
+run tar -tvzf "$T/inv-layer.tgz" --numeric-owner
+is "$(awk '{print $1, $2, $6}' "$RUN_OUT" | tr '\n' ';')" \
+	"drwxr-xr-x 0/0 .inlay/;-r--r--r-- 0/0 .inlay/inventory;-r-xr-xr-x 0/0 .inlay/sensor;-r--r--r-- 0/0 .inlay/sensor.json;" \
+	"  the layer adds .inlay/inventory 0444, owned by 0/0, in sorted order"
+tar -xzOf "$T/inv-layer.tgz" .inlay/inventory >"$T/inv-app"
+is "$(head -n 1 "$T/inv-app")" "inlay-inventory 1" "  the inventory starts with its header"
+expected_inventory "$(fixture single)" single >"$T/inv-app-want"
+is "$(cat "$T/inv-app")" "$(cat "$T/inv-app-want")" "  and lists exactly the base's executables (as umoci unpacks it)"
+is "$(tail -c 1 "$T/inv-app" | od -An -tx1 | tr -d ' ')" 0a "  every line ends in a newline"
+is "$(tar -xzOf "$T/inv-layer.tgz" .inlay/sensor.json | jq -r .inventory)" /.inlay/inventory \
+	"  sensor.json names it"
+is "$(jq -r '.platforms[0].inventory.entries' "$T/inv-report.json")" "$(($(wc -l <"$T/inv-app") - 1))" \
+	"  --json gives its entry count"
+base_bytes=$(man "$REG/app:1" | jq '[.layers[].size] | add')
+is "$(jq -r '.platforms[0].inventory.bytes_downloaded' "$T/inv-report.json")" "$base_bytes" \
+	"  and the bytes read for it: every base layer, once"
+is "$(jq -r '.transfer.bytes_downloaded' "$T/inv-report.json")" "$base_bytes" \
+	"  counted in the transfer's bytes downloaded"
+run "$INLAY" instrument --quiet --inventory "$REG/app:1" "$REG/app:inv2"
+is "${stdout##*@}" "$RI" "  the same source with --inventory twice gives the same digest"
+run "$INLAY" instrument --quiet --inventory "$REG/app:inv" "$REG/app:inv-re"
+is "${stdout##*@}" "$RI" "  re-instrumenting its result with --inventory gives the same digest"
+run "$INLAY" instrument --quiet --inventory "$REG/app:1-inlay" "$REG/app:inv-re2"
+is "${stdout##*@}" "$RI" "  and so does re-instrumenting an image instrumented without it"
+run "$INLAY" instrument --quiet "$REG/app:inv" "$REG/app:noinv"
+is "${stdout##*@}" "$R" "  instrumenting it again without --inventory gives the plain result"
+
+# A second layer with a whiteout, a new executable and a hard link to it:
+# umoci repack writes the whiteout for the removed file.
+W=$T/wh
+cp -a "$(fixture single)" "$W"
+umoci unpack --image "$W:single" "$T/wh-bundle" >/dev/null 2>&1
+rm "$T/wh-bundle/rootfs/usr/local/bin/hello"
+mkdir -p "$T/wh-bundle/rootfs/opt/app"
+printf '#!/bin/sh\necho added\n' >"$T/wh-bundle/rootfs/opt/app/run"
+chmod 0755 "$T/wh-bundle/rootfs/opt/app/run"
+ln "$T/wh-bundle/rootfs/opt/app/run" "$T/wh-bundle/rootfs/opt/app/run-link"
+printf 'data\n' >"$T/wh-bundle/rootfs/opt/app/data"
+install -m 0755 /dev/null "$T/wh-bundle/rootfs/opt/app/odd"$'\n'"name"
+umoci repack --image "$W:wh" "$T/wh-bundle" >/dev/null 2>&1
+wl=$(jq -r '.layers[-1].digest' "$(layout_blob "$W" "$(layout_digest "$W" wh)")")
+like "$(tar -tzf "$(layout_blob "$W" "$wl")")" '(^|/)usr/local/bin/\.wh\.hello$' \
+	"  (the layered fixture's top layer holds a whiteout)"
+sk copy -q "oci:$W:wh" "docker://$REG/wh:1" >/dev/null 2>&1
+run "$INLAY" instrument --inventory "$REG/wh:1"
+is "$status" 0 "--inventory on an image with a whiteout layer"
+like "$stderr" "1 executables with a newline in their name are left out of the inventory" \
+	"  warns of the executable whose name holds a newline"
+fetch_layer "$REG/wh" "$(last_layer "$REG/wh" :1-inlay)" "$T/wh-layer.tgz"
+tar -xzOf "$T/wh-layer.tgz" .inlay/inventory >"$T/inv-wh"
+expected_inventory "$W" wh >"$T/inv-wh-want"
+is "$(cat "$T/inv-wh")" "$(cat "$T/inv-wh-want")" "  lists what the merged layers hold (as umoci unpacks it)"
+is "$(grep -c -x -e /usr/local/bin/hello -e /opt/app/run -e /opt/app/run-link "$T/inv-wh")" 2 \
+	"  without the whited-out file, with the new one and its hard link"
+
+run "$INLAY" instrument --quiet --json --inventory "$REG/multi:1" "$REG/multi:inv"
+is "$status" 0 "--inventory on an index"
+is "$(jq -r '[.platforms[] | select(.inventory.entries > 0) | .platform] | join(" ")' "$RUN_OUT")" \
+	"linux/amd64 linux/arm64" "  gives every instrumented platform an inventory"
+I=$(man "$REG/multi:inv")
+for a in amd64:single arm64:arm64; do
+	arch=${a%%:*} fx=${a#*:}
+	d=$(jq -r --arg a "$arch" '.manifests[] | select(.platform.architecture == $a) | .digest' <<<"$I")
+	fetch_layer "$REG/multi" "$(last_layer "$REG/multi" "@$d")" "$T/multi-$arch.tgz"
+	tar -xzOf "$T/multi-$arch.tgz" .inlay/inventory >"$T/inv-multi-$arch"
+	expected_inventory "$(fixture "$fx")" "$fx" >"$T/inv-multi-$arch-want"
+	is "$(cat "$T/inv-multi-$arch")" "$(cat "$T/inv-multi-$arch-want")" \
+		"  the $arch child's own layer lists its own image's executables"
+done
+tar -xzOf "$T/multi-arm64.tgz" .inlay/sensor >"$T/multi-arm64-sensor"
+is "$(od -An -j18 -N2 -tx1 "$T/multi-arm64-sensor" | tr -d ' '):$(grep -c -x /bin/busybox "$T/inv-multi-arm64")" \
+	"b700:1" "  next to the arm64 sensor, listing the arm64 busybox"
+diag "--inventory tests took $(secs_since "$t0") s"
+
 # --- refusals ---------------------------------------------------------------------
 run "$INLAY" instrument --quiet "$REG/nope:1"
 is "$status" 1 "a source that does not exist is exit 1"
@@ -201,5 +301,14 @@ run "$INLAY" instrument --quiet --mode paranoid "$REG/app:1"
 is "$status" 2 "an unknown --mode is bad usage (exit 2)"
 run "$INLAY" instrument --quiet --strict-platforms --platform linux/s390x "$REG/multi:1"
 isnt "$status" 0 "--platform that matches nothing is refused"
+
+# Last, as it spoils a blob REG2 holds: a base layer that does not match its
+# digest stops --inventory with exit 3 (a verification failure), and
+# nothing is pushed.
+corrupt_blob "$(man "$REG2/app:inst" | jq -r '.layers[0].digest')" REG2
+run "$INLAY" instrument --quiet --inventory "$REG2/app:inst" "$REG2/app:corrupt"
+is "$status" 3 "--inventory over a corrupt base layer fails with exit 3"
+like "$stderr" "do not match its digest" "  saying why"
+ok "  and pushes nothing" test -z "$(sk inspect --raw "docker://$REG2/app:corrupt" 2>/dev/null)"
 
 done_testing
