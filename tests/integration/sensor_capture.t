@@ -213,6 +213,24 @@ is "$status" 125 "... fail closed: the sensor refuses (125)"
 unlike "$stdout" "ran-anyway" "... and the app did not start"
 rm -f "$B/rootfs/.inlay/inventory"
 
+# End to end: the inventory instrument --inventory writes, as the sensor reads it.
+run "$INLAY" instrument --quiet --inventory --tag-suffix -inv "$REG/app:1"
+[ "$status" -eq 0 ] || bail_out "inlay instrument --inventory: $stderr"
+BI=$T/bundle-inv
+unpack_image "docker://$REG/app:1-inv" "$BI" || bail_out "cannot unpack the --inventory image"
+bundle_config "$BI" ".mounts += [{\"destination\":\"/opt/vol\",\"type\":\"bind\",
+	\"source\":\"$T/vol\",\"options\":[\"rbind\",\"ro\"]}]"
+bundle_args "$BI" /.inlay/sensor -- /bin/sh -c "$VOL"
+run_bundle "$BI"
+EV=$T/events.inv
+sensor_events "$RUN_ERR" >"$EV"
+like "$stdout" "volume-tool-ran" "instrument --inventory, monitor: the program on the volume runs ..."
+is "$(field '.rule == "drift detected"' sensor.program)" "/opt/vol/echo" \
+	"... and is drift by the inventory inlay wrote"
+is "$(count '.rule == "drift detected"')" 1 "... the image's own programs are not"
+like "$(field "$(rule "sensor started")" sensor.inventory)" '^[1-9][0-9]* programs$' \
+	"... 'sensor started' counts the inventory"
+
 # --- enforce: exec policy --------------------------------------------------------
 
 reset_bundle
