@@ -7,13 +7,17 @@
 # the sensor's own start are not counted: only what tracing costs the app.
 # Also the sensor binaries' sizes and the sensor's peak RSS (VmHWM of PID 1).
 #
-# Environment: SENSOR_RUNS (runs per side, default 7). Loopback only; cleans up.
+# Environment: SENSOR_RUNS (runs per side, default 7); SENSOR_CPUS, a cpuset
+# ("1", "0-1") the container is confined to, plain and sensor alike: "1" is a
+# one-vCPU task, where the application and the sensor share one CPU and no
+# wake-up crosses CPUs (default: every CPU). Loopback only; cleans up.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 
 BUILD=${1:-build}
 case $BUILD in /*) ;; *) BUILD=$(pwd)/$BUILD ;; esac
 INLAY=$BUILD/inlay
 RUNS=${SENSOR_RUNS:-7}
+CPUS=${SENSOR_CPUS:-}
 LIB_NO_TAP=1
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$ROOT/tests/integration/lib.sh"
@@ -21,9 +25,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 require_tools skopeo umoci runc jq
 
 # name | goal (instrumented/plain at most) | workload
+# The tmpfs row is not one of issue 4's goals as written: it shows the same
+# per-create cost against a faster base (the container's /dev/shm), where
+# the ratio is at its worst.
 WORKLOADS=(
 	"syscall-heavy I/O: dd bs=1, 1,000,000 reads and writes|1.05|dd if=/dev/zero of=/dev/null bs=1 count=1000000 2>/dev/null"
 	"file creation: 20,000 open(O_CREAT, O_TRUNC) by shell redirection|1.3|i=0; while [ \$i -lt 20000 ]; do : >/tmp/f\$i; i=\$((i+1)); done"
+	"file creation on tmpfs (/dev/shm): the same 20,000 creates without a disk's cost per file (worst case)|1.3|i=0; while [ \$i -lt 20000 ]; do : >/dev/shm/f\$i; i=\$((i+1)); done"
 	"process launch: 1,000 fork+exec of /bin/busybox true|1.5|i=0; while [ \$i -lt 1000 ]; do /bin/busybox true; i=\$((i+1)); done"
 )
 
@@ -51,13 +59,15 @@ push_fixture single "$REG/app:1"
 "$INLAY" instrument --quiet "$REG/app:1" >/dev/null || { echo "bench: instrument failed" >&2; exit 1; }
 B=$T/bundle
 unpack_image "docker://$REG/app:1-inlay" "$B" || exit 1
+[ -z "$CPUS" ] || bundle_config "$B" ".linux.resources.cpu.cpus = \"$CPUS\""
 
 echo "## Sensor overhead (monitor mode, inside runc)"
 echo
 echo "| | |"
 echo "|---|---|"
 echo "| date | $(date -u '+%Y-%m-%d %H:%M UTC') |"
-echo "| command | \`sh bench/sensor.sh $1\` ($RUNS runs per side, alternating) |"
+echo "| command | \`${CPUS:+SENSOR_CPUS=$CPUS }sh bench/sensor.sh $1\` ($RUNS runs per side, alternating) |"
+echo "| CPUs | ${CPUS:-all $(nproc)} (the container's cpuset) |"
 echo "| machine | $(nproc) cores, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg) |"
 echo "| sensor | $(jq -r '.process.args | join(" ")' "$B/config.json" | cut -c1-40)...; mechanism $(bundle_args "$B" /.inlay/sensor -- /bin/true; run_bundle "$B"; sensor_events "$RUN_ERR" | jq -r 'select(.rule == "sensor started") | .output_fields["sensor.mechanism"]') |"
 echo "| sensor sizes | amd64 $(stat -c %s "$ROOT/build/sensor/sensor-amd64") bytes, arm64 $(stat -c %s "$ROOT/build/sensor/sensor-arm64") bytes (goal < 300 KB) |"
