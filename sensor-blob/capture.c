@@ -313,16 +313,26 @@ static void program_name(const char *exe, const char *applet, char *out, size_t 
 		sn_fmt(out, n, "%s", exe);
 }
 
+/* Why a program is not part of the image. */
+enum drift_kind {
+	DRIFT_NONE,
+	DRIFT_CHANGED, /* its file was created or modified after the container started */
+	DRIFT_ABSENT,  /* its path is not in the image's inventory */
+};
+
 static void drift(struct sn_capture *c, const char *evt_type, pid_t tid, struct proc *p,
-		  const char *program, const char *action)
+		  const char *program, int kind, const char *action)
 {
+	const char *why = kind == DRIFT_ABSENT
+			      ? "is not in the image's inventory"
+			      : "was created or modified after the container started";
+
 	if (!ev_start(c, &c->alerts, "drift detected", SN_PRI_CRITICAL, tags_drift, evt_type, tid,
-		      p,
-		      "Drift detected: %.1024s was created or modified after the container "
-		      "started (action=%s mode=%s)",
-		      program, action, sn_mode_name(c->o.mode)))
+		      p, "Drift detected: %.1024s %s (action=%s mode=%s)", program, why, action,
+		      sn_mode_name(c->o.mode)))
 		return;
 	sn_event_str(&ev, "sensor.program", program);
+	sn_event_str(&ev, "sensor.drift", kind == DRIFT_ABSENT ? "not in inventory" : "changed");
 	sn_event_str(&ev, "sensor.action", action);
 	sn_event_str(&ev, "sensor.mode", sn_mode_name(c->o.mode));
 	send_event(c);
@@ -336,11 +346,15 @@ static int newer_than_start(const struct sn_capture *c, const struct stat *st)
 							  st->st_ctim.tv_nsec > c->o.start.tv_nsec);
 }
 
-/* Drift by inventory: the resolved path of what runs is not one of the
- * image's programs. Without an inventory nothing is. */
-static int not_in_image(const struct sn_capture *c, const char *exe)
+/* Whether the program at exe (resolved), whose file is st (NULL: not known),
+ * drifted: by its times, or by its absence from the image's inventory. */
+static int drift_of(const struct sn_capture *c, const struct stat *st, const char *exe)
 {
-	return c->o.inventory && !sn_inventory_has(c->o.inventory, exe);
+	if (st && newer_than_start(c, st))
+		return DRIFT_CHANGED;
+	if (c->o.inventory && !sn_inventory_has(c->o.inventory, exe))
+		return DRIFT_ABSENT;
+	return DRIFT_NONE;
 }
 
 /* argv[0]'s base name when it differs from the executable's: the applet of
@@ -396,7 +410,7 @@ static int judge_exec(struct sn_capture *c, const struct sn_syscall *sc, struct 
 		x->dev = st.st_dev;
 		x->ino = st.st_ino;
 		x->allowed = 1;
-		x->drift = 0;
+		x->drift = DRIFT_NONE;
 		sn_fmt(x->exe, sizeof(x->exe), "%s", access);
 		x->applet[0] = '\0';
 		return 0;
@@ -420,7 +434,7 @@ static int judge_exec(struct sn_capture *c, const struct sn_syscall *sc, struct 
 	}
 	applet = applet_of(argv0, exe);
 	allowed = pol_exec(c, exe, applet);
-	is_drift = newer_than_start(c, &st) || not_in_image(c, exe);
+	is_drift = drift_of(c, &st, exe);
 	deny = blocked(c, allowed, is_drift);
 	program_name(exe, applet, program, sizeof(program));
 
@@ -451,7 +465,7 @@ static int judge_exec(struct sn_capture *c, const struct sn_syscall *sc, struct 
 			violation(c, "execve", sc->pid, who_p, "exec", "sensor.program", program,
 				  action_name(deny));
 		if (is_drift)
-			drift(c, "execve", sc->pid, who_p, program, action_name(deny));
+			drift(c, "execve", sc->pid, who_p, program, is_drift, action_name(deny));
 		return deny ? EACCES : 0;
 	}
 	if (p && (p->exec || (p->exec = malloc(sizeof(*p->exec))))) {
@@ -505,7 +519,7 @@ void sn_cap_exec_event(struct sn_capture *c, pid_t pid, struct proc *p)
 			sn_fmt(x->exe, sizeof(x->exe), "%s", exe);
 			applet = applet_of(p->argv0, exe);
 			sn_fmt(x->applet, sizeof(x->applet), "%s", applet ? applet : "");
-			x->drift = (unsigned char)not_in_image(c, x->exe);
+			x->drift = (unsigned char)drift_of(c, NULL, x->exe);
 		} else if (!matched && sn_script_runs_as(x->exe, &st)) {
 			matched = 1;
 			if (x->light) {
@@ -514,7 +528,7 @@ void sn_cap_exec_event(struct sn_capture *c, pid_t pid, struct proc *p)
 				x->light = 0;
 				if (realpath(x->exe, real))
 					sn_fmt(x->exe, sizeof(x->exe), "%s", real);
-				x->drift = (unsigned char)not_in_image(c, x->exe);
+				x->drift = (unsigned char)drift_of(c, NULL, x->exe);
 			}
 		}
 	}
@@ -529,7 +543,7 @@ void sn_cap_exec_event(struct sn_capture *c, pid_t pid, struct proc *p)
 		applet = applet_of(p->argv0, exe);
 		program_name(exe, applet, program, sizeof(program));
 		allowed = pol_exec(c, exe, applet);
-		is_drift = (have_st && newer_than_start(c, &st)) || not_in_image(c, exe);
+		is_drift = drift_of(c, have_st ? &st : NULL, exe);
 	}
 	if (x)
 		x->valid = 0;
@@ -538,7 +552,7 @@ void sn_cap_exec_event(struct sn_capture *c, pid_t pid, struct proc *p)
 		if (!allowed)
 			violation(c, "execve", pid, p, "exec", "sensor.program", program, "killed");
 		if (is_drift)
-			drift(c, "execve", pid, p, program, "killed");
+			drift(c, "execve", pid, p, program, is_drift, "killed");
 		return;
 	}
 	if (c->o.profile)
@@ -551,7 +565,7 @@ void sn_cap_exec_event(struct sn_capture *c, pid_t pid, struct proc *p)
 	if (!allowed)
 		violation(c, "execve", pid, p, "exec", "sensor.program", program, "allowed");
 	if (is_drift)
-		drift(c, "execve", pid, p, program, "allowed");
+		drift(c, "execve", pid, p, program, is_drift, "allowed");
 }
 
 /* --- judging file writes ------------------------------------------------------------- */

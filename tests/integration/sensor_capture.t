@@ -126,8 +126,8 @@ reset_bundle
 app "$DROP"
 like "$stdout" "dropped-binary-ran" "monitor: a binary dropped at runtime runs"
 F='.rule == "drift detected"'
-is "$(field "$F" sensor.program)|$(field "$F" sensor.action)|$(jq -r "select($F) | .priority" "$EV" | head -n 1)" \
-	"/tmp/echo|allowed|Critical" "... and is reported as drift (Critical, allowed)"
+is "$(field "$F" sensor.program)|$(field "$F" sensor.action)|$(jq -r "select($F) | .priority" "$EV" | head -n 1)|$(field "$F" sensor.drift)" \
+	"/tmp/echo|allowed|Critical|changed" "... and is reported as drift (Critical, allowed, changed)"
 is "$(count '.rule == "drift detected" and .output_fields."sensor.program" != "/tmp/echo"')" 0 \
 	"programs of the image are no drift"
 
@@ -181,8 +181,10 @@ sensor_config '{"version":1,"inventory":"/.inlay/inventory"}'
 app "$VOL"
 like "$stdout" "volume-tool-ran" "inventory, monitor: the program on the volume runs ..."
 F='.rule == "drift detected"'
-is "$(field "$F" sensor.program)|$(field "$F" sensor.action)" "/opt/vol/echo|allowed" \
-	"... and is drift: it is not in the image's inventory"
+is "$(field "$F" sensor.program)|$(field "$F" sensor.action)|$(field "$F" sensor.drift)" \
+	"/opt/vol/echo|allowed|not in inventory" "... and is drift: it is not in the image's inventory"
+like "$(jq -r "select($F) | .output" "$EV")" "/opt/vol/echo is not in the image's inventory" \
+	"... which its message says"
 is "$(count '.rule == "drift detected" and .output_fields."sensor.program" != "/opt/vol/echo"')" 0 \
 	"... the image's own programs (sh, cat) are not" || show_events
 is "$(field "$(rule "sensor started")" sensor.inventory)" \
