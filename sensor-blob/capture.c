@@ -1128,6 +1128,16 @@ void sn_cap_finish(struct sn_capture *c)
 		report_dropped(c, &c->alerts);
 }
 
+void sn_cap_kill_all(struct sn_capture *c)
+{
+	const struct proc *p;
+	unsigned i;
+
+	for (i = 0; i < SN_CAP_BUCKETS; i++)
+		for (p = c->table[i]; p; p = p->next)
+			kill(p->pid, SIGKILL);
+}
+
 void sn_cap_forget_all(struct sn_capture *c)
 {
 	unsigned i;

@@ -88,6 +88,10 @@ struct proc *sn_cap_proc_add(struct sn_capture *c, pid_t pid);
 void sn_cap_proc_forget(struct sn_capture *c, pid_t pid);
 void sn_cap_forget_all(struct sn_capture *c);
 
+/* SIGKILL every cached process (what PTRACE_O_EXITKILL does when the
+ * sensor exits, done before its listener closes). */
+void sn_cap_kill_all(struct sn_capture *c);
+
 /* A new process starts as a copy of its parent (exe, command line) until it
  * execs; is_fork (a fork or vfork event, not a clone that may be a thread)
  * also derives its pid, ppid and uid. parent may be NULL. */

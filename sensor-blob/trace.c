@@ -528,6 +528,12 @@ void sn_capture_free(struct sn_capture *c)
 {
 	if (!c)
 		return;
+	/* Hybrid: what is left of the application dies by PTRACE_O_EXITKILL
+	 * when the sensor exits, but the kernel closes the listener first,
+	 * and in between a watched call would fail with ENOSYS (a shell says
+	 * so on stderr). Kill it before the listener goes. */
+	if (c->notify_open && c->mech != SN_MECH_NOTIFY)
+		sn_cap_kill_all(c);
 	sn_cap_forget_all(c);
 	if (c->notify_open)
 		sn_notify_close(&c->notify);

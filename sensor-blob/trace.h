@@ -86,10 +86,10 @@ enum sn_mechanism {
 struct sn_capture_opts {
 	enum sn_mode mode;
 	enum sn_fail fail;
-	const struct sn_policy *policy; /* NULL: allow everything; borrowed */
-	struct sn_profile *profile;	/* learn mode: where to record; borrowed */
-	const struct sn_output *out;	/* borrowed, must outlive the capture */
-	struct timespec start;		/* CLOCK_REALTIME at the sensor's start (drift) */
+	const struct sn_policy *policy;	      /* NULL: allow everything; borrowed */
+	struct sn_profile *profile;	      /* learn mode: where to record; borrowed */
+	const struct sn_output *out;	      /* borrowed, must outlive the capture */
+	struct timespec start;		      /* CLOCK_REALTIME at the sensor's start (drift) */
 	const struct sn_inventory *inventory; /* the image's programs, or NULL; borrowed */
 };
 
@@ -129,7 +129,10 @@ const char *sn_capture_degraded(const struct sn_capture *c);
 /* Report what the rate limit dropped, if anything. At the end of a run. */
 void sn_capture_finish(struct sn_capture *c);
 
-/* Free the capture and close its descriptors. Accepts NULL. */
+/* Free the capture and close its descriptors. Accepts NULL. With a
+ * hybrid filter, first SIGKILL what is left of the application's traced
+ * processes (PTRACE_O_EXITKILL would, but only after the kernel closed the
+ * listener: see trace.c). Call it once the application is done. */
 void sn_capture_free(struct sn_capture *c);
 
 #endif
