@@ -209,6 +209,7 @@ static void event_started(const struct app *a, const char *mechanism)
 	sn_event_str(&ev, "sensor.mode", sn_mode_name(cfg->mode));
 	sn_event_str(&ev, "sensor.fail", sn_fail_name(cfg->fail));
 	sn_event_str(&ev, "sensor.mechanism", mechanism);
+	sn_event_str(&ev, "sensor.listener", a->cap ? sn_capture_listener(a->cap) : "none");
 	sn_event_str(&ev, "sensor.arch", SN_ARCH_NAME);
 	sn_event_str(&ev, "sensor.kernel", kernel_release());
 	sn_event_str(&ev, "sensor.capabilities", caps);

@@ -493,6 +493,13 @@ int sn_capture_release(struct sn_capture *c, struct sn_err *e)
 	return r;
 }
 
+const char *sn_capture_listener(const struct sn_capture *c)
+{
+	if (!c->notify_open)
+		return "none";
+	return c->mech == SN_MECH_NOTIFY ? "all" : "opens,execs";
+}
+
 enum sn_mechanism sn_capture_mechanism(const struct sn_capture *c)
 {
 	return c->mech;

@@ -123,6 +123,11 @@ int sn_capture_on_wait(void *ctx, pid_t pid, int status);
  * "seccomp-notify", "none"), and why the sensor is degraded (NULL when it
  * is not: ptrace+seccomp). */
 enum sn_mechanism sn_capture_mechanism(const struct sn_capture *c);
+
+/* Which calls stop on a seccomp listener rather than for the tracer:
+ * "opens,execs" (the hybrid filter), "all" (notification alone) or
+ * "none". */
+const char *sn_capture_listener(const struct sn_capture *c);
 const char *sn_mechanism_name(enum sn_mechanism m);
 const char *sn_capture_degraded(const struct sn_capture *c);
 

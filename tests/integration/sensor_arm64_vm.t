@@ -285,8 +285,9 @@ ok "every event line is JSON with source inlay and Falco's fields" \
 		(.output_fields | has("evt.type") and has("proc.pid") and has("proc.ppid") and
 		has("proc.exe") and has("proc.cmdline") and has("proc.cwd") and has("user.uid")))' "$EV"
 S=$(rule "sensor started")
-is "$(field "$S" sensor.mechanism)|$(field "$S" sensor.arch)" "ptrace+seccomp|aarch64" \
-	"'sensor started': mechanism ptrace+seccomp on aarch64 (the real capture path)"
+is "$(field "$S" sensor.mechanism)|$(field "$S" sensor.arch)|$(field "$S" sensor.listener)" \
+	"ptrace+seccomp|aarch64|opens,execs" \
+	"'sensor started': mechanism ptrace+seccomp on aarch64 (the real capture path, opens and execs on the listener)"
 is "$(field "$S" sensor.kernel)|$(field "$S" sensor.reaper)" "$krelease|subreaper" \
 	"... on the Debian kernel booted, as a subreaper"
 is "$(count "$(rule "sensor degraded")")" 0 "... and no 'sensor degraded'"

@@ -84,8 +84,8 @@ ok "every event line is JSON with source inlay and Falco's fields" \
 		length > 5 and all(.source == "inlay" and
 		(.output_fields | has("evt.type") and has("proc.pid") and has("proc.ppid") and
 		has("proc.exe") and has("proc.cmdline") and has("proc.cwd") and has("user.uid")))' "$EV"
-is "$(field "$(rule "sensor started")" sensor.mechanism)" "ptrace+seccomp" \
-	"'sensor started' names the mechanism (ptrace+seccomp)"
+is "$(field "$(rule "sensor started")" sensor.mechanism)|$(field "$(rule "sensor started")" sensor.listener)" \
+	"ptrace+seccomp|opens,execs" "'sensor started' names the mechanism (ptrace+seccomp, opens and execs on the listener)"
 like "$(field "$(rule "sensor started")" sensor.kernel)|$(field "$(rule "sensor started")" sensor.capabilities)" \
 	'^[0-9]+\.[0-9]+.*\|0x[0-9a-f]{16}$' "... the kernel and the effective capabilities"
 is "$(count "$(rule "sensor degraded")")" 0 "no 'sensor degraded' with ptrace+seccomp"
@@ -354,13 +354,29 @@ like "$stdout" "killed=137" "SIGKILL still gives 137"
 
 # --- fallbacks ---------------------------------------------------------------------
 
+# Without pidfd_getfd the listener cannot be taken from the child: no hybrid
+# filter, every watched call stops for the tracer; capture and enforcement
+# are the same.
+reset_bundle
+seccomp_deny '["pidfd_getfd"]'
+mode enforce
+sensor_config '{"version":1,"policy":{"exec":{"allow":["/bin/busybox[sh]","/bin/busybox[cat]"]},"files":{"write":["/tmp/"]}}}'
+app 'echo data >/tmp/out.txt; cat /etc/fixture; wc -l /etc/fixture; echo "wc=$?"; echo x >/etc/nope; echo "nope=$?"'
+is "$(field "$(rule "sensor started")" sensor.mechanism)|$(field "$(rule "sensor started")" sensor.listener)|$(count "$(rule "sensor degraded")")" \
+	"ptrace+seccomp|none|0" "pidfd_getfd denied: ptrace+seccomp without the listener, nothing degraded"
+like "$stdout" "inlay test fixture" "... an allowed program runs"
+like "$stdout" "wc=126" "... another is denied (126)"
+like "$stdout" "nope=1" "... a write outside files.write fails"
+is "$(count '.rule == "file opened for writing" and .output_fields."fd.name" == "/tmp/out.txt"')" 1 \
+	"... an allowed write is reported"
+
 reset_bundle
 seccomp_deny '["ptrace"]'
 app 'echo data >/tmp/out.txt; cat /etc/fixture'
 is "$status:$stdout" "0:inlay test fixture single linux/amd64" \
 	"ptrace denied by the container's seccomp profile: the app still runs"
-is "$(field "$(rule "sensor started")" sensor.mechanism)" "seccomp-notify" \
-	"... the sensor falls back to seccomp user notification"
+is "$(field "$(rule "sensor started")" sensor.mechanism)|$(field "$(rule "sensor started")" sensor.listener)" \
+	"seccomp-notify|all" "... the sensor falls back to seccomp user notification"
 like "$(field "$(rule "sensor degraded")" sensor.reason)" "ptrace: Operation not permitted" \
 	"... and says why in 'sensor degraded'"
 is "$(count '.rule == "file opened for writing" and .output_fields."fd.name" == "/tmp/out.txt"')" 1 \
