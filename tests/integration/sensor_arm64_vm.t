@@ -241,7 +241,7 @@ fi
 O=$T/out
 mkdir -p "$O"
 sed -n '/^@@OUT-BEGIN$/,/^@@OUT-END$/p' "$T/console.txt" | grep -E '^[A-Za-z0-9+/=]+$' |
-	base64 -d 2>/dev/null | tar -xz -C "$O" 2>"$T/untar.err"
+	base64 -d 2>/dev/null | tar -xzm -C "$O" 2>"$T/untar.err"
 if [ ! -f "$O/uptime.out" ]; then
 	[ "$timed_out" -eq 1 ] || show_console
 	bail_out "no results from the VM (untar: $(head -c 300 "$T/untar.err"))"
