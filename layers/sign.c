@@ -667,7 +667,7 @@ int ly_base64_encode(const void *data, size_t len, char **ret_text, struct err *
 	return 0;
 }
 
-static int b64_value(unsigned char c)
+int ly_base64_value(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -708,7 +708,7 @@ int ly_base64_decode(const char *text, size_t len, size_t max, unsigned char **r
 		if (i + 4 == len)
 			n = 4 - (int)pad;
 		for (k = 0; k < 4; k++) {
-			v[k] = k < n ? b64_value(in[i + k]) : 0;
+			v[k] = k < n ? ly_base64_value(in[i + k]) : 0;
 			if (v[k] < 0) {
 				free(out);
 				return err_set(e, ERR_INPUT,

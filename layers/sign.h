@@ -131,6 +131,10 @@ int ly_verify_base64(const struct ly_key *k, const void *data, size_t len, const
  * NUL-terminated text. */
 int ly_base64_encode(const void *data, size_t len, char **ret_text, struct err *e);
 
+/* The value of a character of the standard alphabet (0-63), or -1 ('='
+ * included). */
+int ly_base64_value(unsigned char c);
+
 /* Decode exactly len bytes of text: only the standard alphabet, length a
  * multiple of 4, '=' padding only at the end, unused bits zero (so each byte
  * string has one encoding). At most max decoded bytes. ERR_INPUT otherwise.

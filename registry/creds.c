@@ -1,5 +1,6 @@
 /* creds.c - see creds.h. */
 #include "creds.h"
+#include "../layers/sign.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -203,25 +204,11 @@ static bool entry_has_creds(json_t *v)
 	       (u && !json_is_string(u)) || (t && !json_is_string(t));
 }
 
-static int b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* Standard base64, padding optional and unused bits ignored, as docker's
  * own clients accept in auth entries. Deliberately not ly_base64_decode
  * (layers/sign.h), which takes only the one canonical encoding a signature
- * may have. out must hold len*3/4+1. */
+ * may have; the alphabet is the same (ly_base64_value). out must hold
+ * len*3/4+1. */
 static int b64_decode(const char *in, size_t len, char *out, size_t *ret_len)
 {
 	size_t i, o = 0;
@@ -231,7 +218,7 @@ static int b64_decode(const char *in, size_t len, char *out, size_t *ret_len)
 	while (len > 0 && in[len - 1] == '=')
 		len--;
 	for (i = 0; i < len; i++) {
-		v = b64val((unsigned char)in[i]);
+		v = ly_base64_value((unsigned char)in[i]);
 		if (v < 0)
 			return -1;
 		acc = (acc << 6) | (unsigned int)v;

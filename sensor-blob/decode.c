@@ -17,22 +17,6 @@
 
 #include "sn_err.h"
 
-#ifndef SYS_openat2
-#define SYS_openat2 437
-#endif
-#ifndef SYS_fchmodat2
-#define SYS_fchmodat2 452
-#endif
-#ifndef SYS_io_uring_setup
-#define SYS_io_uring_setup 425
-#endif
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_getfd
-#define SYS_pidfd_getfd 438
-#endif
-
 /* Reads never cross a 4 KiB boundary in one piece unless the whole range is
  * wanted: a string may end just before an unmapped page. 4 KiB divides every
  * page size Linux uses, so the rule holds on 16/64 KiB-page kernels too. */
@@ -480,6 +464,19 @@ static int pidfd_of(pid_t pid)
 	return fd < 0 ? -errno : (int)fd;
 }
 
+int sn_fd_copy(pid_t pid, int fd)
+{
+	int pidfd = pidfd_of(pid), r;
+
+	if (pidfd < 0)
+		return pidfd;
+	r = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	if (r < 0)
+		r = -errno;
+	close(pidfd);
+	return r;
+}
+
 int sn_sock_local(int dupfd, struct sn_sockinfo *info)
 {
 	info->local_len = sizeof(info->local);
@@ -494,17 +491,12 @@ int sn_sock_info(pid_t pid, int fd, struct sn_sockinfo *ret, int *ret_dup)
 {
 	struct sn_sockinfo info;
 	socklen_t l = sizeof(int);
-	int pidfd, dup, r = 0;
+	int dup, r = 0;
 
 	memset(&info, 0, sizeof(info));
-	pidfd = pidfd_of(pid);
-	if (pidfd < 0)
-		return pidfd;
-	dup = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-	r = dup < 0 ? -errno : 0;
-	close(pidfd);
-	if (r < 0)
-		return r;
+	dup = sn_fd_copy(pid, fd);
+	if (dup < 0)
+		return dup;
 	if (getsockopt(dup, SOL_SOCKET, SO_TYPE, &info.type, &l) < 0) {
 		r = -errno; /* ENOTSOCK: not a socket at all */
 		close(dup);

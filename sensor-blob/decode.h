@@ -23,7 +23,29 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+
+/* System calls newer than the libc headers the sensor may be built with.
+ * Numbers from 424 on are the same on every architecture. */
+#ifndef SYS_io_uring_setup
+#define SYS_io_uring_setup 425
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
 
 /* A system call stopped in the caller: from ptrace registers or a seccomp
  * notification. */
@@ -103,6 +125,11 @@ int sn_sockaddr_port(const struct sockaddr *sa, socklen_t len);
 
 /* "O_WRONLY|O_CREAT|O_TRUNC" style text for open flags. */
 void sn_open_flags_format(uint64_t flags, char *out, size_t size);
+
+/* A copy of descriptor fd of process pid (a thread's id will do), close-on-
+ * exec (pidfd_getfd, Linux 5.6: the same permission as ptrace). The new
+ * descriptor, or -errno. */
+int sn_fd_copy(pid_t pid, int fd);
 
 /* A socket of the caller, seen from the sensor: type (SOCK_STREAM ...),
  * family and its bound local address. Obtained by copying the descriptor

@@ -117,7 +117,7 @@ static struct sn_json *new_node(struct parser *p, enum sn_json_type t)
 	return n;
 }
 
-static int hexval(char c)
+int sn_hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -137,7 +137,7 @@ static int read_hex4(struct parser *p, unsigned *ret)
 	if (p->len - p->pos < 4)
 		return fail(p, "truncated \\u escape");
 	for (i = 0; i < 4; i++) {
-		int h = hexval(p->s[p->pos + (size_t)i]);
+		int h = sn_hex_value(p->s[p->pos + (size_t)i]);
 
 		if (h < 0)
 			return fail(p, "\\u must be followed by 4 hex digits");

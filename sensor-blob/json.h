@@ -81,6 +81,10 @@ const char *sn_json_cstr(const struct sn_json *v);
  * U+10FFFF, truncated). Shared with the event writer's escaping. */
 size_t sn_utf8_seq_len(const unsigned char *s, size_t avail);
 
+/* The value of a hexadecimal digit (either case), or -1. Shared with the
+ * policy's IPv6 parser. */
+int sn_hex_value(char c);
+
 /* A static name for a type, for error messages ("object", "string", ...). */
 const char *sn_json_type_name(enum sn_json_type t);
 

@@ -220,17 +220,6 @@ static int parse_ipv4(const char *s, size_t n, uint8_t out[4])
 	return 0;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* IPv6 text (RFC 4291 section 2.2), exactly as glibc's inet_pton(AF_INET6):
  * up to 8 groups of 1-4 hex digits, one "::", an optional dotted quad at the
  * end, no zone. s has n bytes. */
@@ -251,7 +240,7 @@ static int parse_ipv6(const char *s, size_t n, uint8_t out[16])
 	curtok = i;
 	while (i < n) {
 		char c = s[i++];
-		int d = hex_value(c);
+		int d = sn_hex_value(c);
 
 		if (d >= 0) {
 			if (xdigits == 4)

@@ -10,21 +10,7 @@
 #include <unistd.h>
 
 #include "arch.h"
-
-/* Syscalls newer than the libc headers the sensor may be built with. Numbers
- * from 424 on are the same on every architecture. */
-#ifndef SYS_io_uring_setup
-#define SYS_io_uring_setup 425
-#endif
-#ifndef SYS_clone3
-#define SYS_clone3 435
-#endif
-#ifndef SYS_openat2
-#define SYS_openat2 437
-#endif
-#ifndef SYS_fchmodat2
-#define SYS_fchmodat2 452
-#endif
+#include "decode.h"
 
 /* Classic BPF (linux/bpf_common.h). */
 #define BPF_LD 0x00

@@ -376,21 +376,6 @@ static int kernel_has_notify_continue(void)
 	return major > 5 || (major == 5 && minor >= 5);
 }
 
-/* A descriptor of pid's, by number (pidfd_getfd, Linux 5.6: the same
- * permission as ptrace). -errno on failure. */
-static int fd_of(pid_t pid, int fd)
-{
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), r;
-
-	if (pidfd < 0)
-		return -errno;
-	r = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-	if (r < 0)
-		r = -errno;
-	close(pidfd);
-	return r;
-}
-
 int sn_capture_attach(struct sn_capture *c, pid_t pid, struct sn_supervisor *sup, struct sn_err *e)
 {
 	char ptrace_why[160], seccomp_why[160];
@@ -405,7 +390,7 @@ int sn_capture_attach(struct sn_capture *c, pid_t pid, struct sn_supervisor *sup
 		/* The hybrid filter wants answers to CONTINUE (5.5) and the
 		 * listener taken from the child (pidfd_getfd, 5.6): tried on
 		 * the child's end of the socket first. */
-		probe = kernel_has_notify_continue() ? fd_of(pid, c->sock[1]) : -ENOSYS;
+		probe = kernel_has_notify_continue() ? sn_fd_copy(pid, c->sock[1]) : -ENOSYS;
 		hybrid = probe >= 0;
 		if (probe >= 0)
 			close(probe);
@@ -414,7 +399,7 @@ int sn_capture_attach(struct sn_capture *c, pid_t pid, struct sn_supervisor *sup
 		if (send_byte(c, hybrid ? 'H' : 'T', e) < 0 || recv_reply(c, &rep, &fd, e) < 0)
 			return -1;
 		if (hybrid && rep.err == 0 && rep.has_fd) {
-			fd = fd_of(pid, rep.fd);
+			fd = sn_fd_copy(pid, rep.fd);
 			/* A listener nobody reads would block every file
 			 * open: the child must not run then. */
 			if (fd < 0) {

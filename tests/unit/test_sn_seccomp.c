@@ -20,20 +20,8 @@
 #include <unistd.h>
 
 #include "../../sensor-blob/arch.h"
+#include "../../sensor-blob/decode.h"
 #include "../../sensor-blob/seccomp.h"
-
-#ifndef SYS_clone3
-#define SYS_clone3 435
-#endif
-#ifndef SYS_openat2
-#define SYS_openat2 437
-#endif
-#ifndef SYS_fchmodat2
-#define SYS_fchmodat2 452
-#endif
-#ifndef SYS_io_uring_setup
-#define SYS_io_uring_setup 425
-#endif
 
 #define ERRNO(e) (SN_SECCOMP_RET_ERRNO | (e))
 
@@ -234,8 +222,7 @@ static void test_everything_else_allowed(void **state)
 	    SYS_sendto,	  SYS_sendmsg,	 SYS_openat,	   SYS_openat2, SYS_fchmod,
 	    SYS_fchmodat, SYS_fchmodat2, SYS_memfd_create, SYS_ptrace,	SYS_io_uring_setup,
 	    SYS_mount,	  SYS_umount2,	 SYS_unshare,	   SYS_setns,	SYS_clone,
-	    SYS_clone3,
-	    SYS_sendmmsg,
+	    SYS_clone3,	  SYS_sendmmsg,
 #ifdef SYS_open
 	    SYS_open,
 #endif
