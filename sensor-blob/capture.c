@@ -99,6 +99,8 @@ void sn_cap_proc_inherit(struct proc *child, struct proc *parent, int is_fork)
 		return;
 	/* A fork's identity follows from its parent's: no /proc read at its
 	 * first event. A clone may be a thread (another tgid and ppid). */
+	if (is_fork)
+		child->single = 1;
 	if (is_fork && parent->info_ok && !child->info_ok) {
 		child->info.tgid = child->pid;
 		child->info.ppid = parent->info.tgid;
@@ -196,6 +198,17 @@ static int pol_listen(const struct sn_capture *c, const char *proto, int port)
 	return !c->o.policy || sn_policy_listen_allowed(c->o.policy, proto, (unsigned)port);
 }
 
+/* What p runs and its command line, from /proc while it is stopped. A
+ * program without arguments (execve with an empty argv) is named by its
+ * file, so the command line is never empty once read. */
+static void proc_names(pid_t tid, struct proc *p)
+{
+	sn_proc_link(tid, "exe", p->exe, sizeof(p->exe));
+	sn_proc_cmdline(tid, p->cmdline, sizeof(p->cmdline), p->argv0, sizeof(p->argv0));
+	if (!p->cmdline[0])
+		sn_fmt(p->cmdline, sizeof(p->cmdline), "%s", sn_basename(p->exe));
+}
+
 static void who_fill(pid_t tid, struct proc *p)
 {
 	struct sn_procinfo pi;
@@ -221,7 +234,9 @@ static void who_fill(pid_t tid, struct proc *p)
 		who.uid = -1;
 	}
 	sn_proc_link(tid, "cwd", who.cwd, sizeof(who.cwd));
-	if (p && p->cmdline[0]) {
+	if (p) {
+		if (!p->cmdline[0])
+			proc_names(tid, p); /* not known yet, or left at its exec */
 		who.exe = p->exe;
 		who.argv0 = p->argv0;
 		who.cmdline = p->cmdline;
@@ -490,17 +505,31 @@ void sn_cap_exec_event(struct sn_capture *c, pid_t pid, struct proc *p)
 		p = &scratch;
 	}
 	x = p->exec && p->exec->valid ? p->exec : NULL;
-	sn_proc_link(pid, "exe", exe, sizeof(exe));
-	sn_fmt(p->exe, sizeof(p->exe), "%s", exe);
 	/* exec keeps pid and ppid; only a setuid file changes the uid, which
 	 * no_new_privs (set unless the sensor holds CAP_SYS_ADMIN) forbids. */
 	if (p->info_ok && !c->nnp)
 		p->info_ok = 0;
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	have_st = stat(link, &st) == 0;
+	if (x && x->light && have_st && x->dev == st.st_dev && x->ino == st.st_ino &&
+	    !c->o.inventory && !bucket_open(&c->activity)) {
+		/* Judged light, the file judged is what runs, and its name
+		 * decides nothing (no inventory): all that is left is the
+		 * "process executed" event, which the rate limit drops now.
+		 * Under such a storm of executions the name and command line
+		 * are read when an event first needs them (who_fill), not
+		 * here: a readlink and a /proc read fewer per exec. */
+		p->exe[0] = p->argv0[0] = p->cmdline[0] = '\0';
+		x->valid = 0;
+		c->activity.dropped++; /* as bucket_take counts it */
+		return;
+	}
+	/* The whole name for judging; the cache keeps what fits. */
+	sn_proc_link(pid, "exe", exe, sizeof(exe));
+	sn_fmt(p->exe, sizeof(p->exe), "%s", exe);
 	sn_proc_cmdline(pid, p->cmdline, sizeof(p->cmdline), p->argv0, sizeof(p->argv0));
 	if (!p->cmdline[0])
 		sn_fmt(p->cmdline, sizeof(p->cmdline), "%s", sn_basename(exe));
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
-	have_st = stat(link, &st) == 0;
 	if (x && have_st) {
 		matched = x->dev == st.st_dev && x->ino == st.st_ino;
 		if (matched && x->light) {

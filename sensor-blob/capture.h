@@ -44,6 +44,9 @@ struct proc {
 	struct proc *next;
 	pid_t pid;
 	unsigned char seen; /* its first stop (the auto-attach stop) is past */
+	/* One thread for certain: forked, or past an exec, and no clone since.
+	 * Its exec event then needs no question which thread exec'd. */
+	unsigned char single;
 	uint32_t last_dest; /* hash of the last sendto destination reported */
 	/* tgid, ppid and uid from /proc/PID/status, read at its first event
 	 * and again after each exec: three system calls fewer per event. A

@@ -524,13 +524,18 @@ static long read_small(const char *path, char *buf, size_t size)
 	if (fd < 0)
 		return -errno;
 	while (got < size - 1) {
-		ssize_t n = read(fd, buf + got, size - 1 - got);
+		size_t want = size - 1 - got;
+		ssize_t n = read(fd, buf + got, want);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		got += (size_t)n;
+		/* A /proc file gives what is asked until its end: a short
+		 * read is the end, and asking again costs a system call. */
+		if ((size_t)n < want)
+			break;
 	}
 	close(fd);
 	buf[got] = '\0';

@@ -116,6 +116,8 @@ int sn_capture_on_wait(void *ctx, pid_t pid, int status)
 		on_seccomp(c, pid, p);
 	} else if (sig == SIGTRAP && (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK ||
 				      event == PTRACE_EVENT_CLONE)) {
+		if (p && event == PTRACE_EVENT_CLONE)
+			p->single = 0;
 		if (ptrace(PTRACE_GETEVENTMSG, pid, NULL, &msg) == 0 && msg) {
 			struct proc *child = sn_cap_proc_find(c, (pid_t)msg);
 
@@ -127,8 +129,10 @@ int sn_capture_on_wait(void *ctx, pid_t pid, int status)
 		resume(pid, PTRACE_CONT, 0);
 	} else if (sig == SIGTRAP && event == PTRACE_EVENT_EXEC) {
 		/* A thread other than the leader exec'd: it now has the
-		 * leader's pid, and its judged exec sits under its old tid. */
-		if (ptrace(PTRACE_GETEVENTMSG, pid, NULL, &msg) == 0 && (pid_t)msg != pid) {
+		 * leader's pid, and its judged exec sits under its old tid.
+		 * A process known to have one thread need not be asked. */
+		if ((!p || !p->single) && ptrace(PTRACE_GETEVENTMSG, pid, NULL, &msg) == 0 &&
+		    (pid_t)msg != pid) {
 			struct proc *old = sn_cap_proc_find(c, (pid_t)msg);
 
 			if (old && p && old->exec) {
@@ -139,6 +143,8 @@ int sn_capture_on_wait(void *ctx, pid_t pid, int status)
 			sn_cap_proc_forget(c, (pid_t)msg);
 		}
 		sn_cap_exec_event(c, pid, p);
+		if (p)
+			p->single = 1; /* exec ended every other thread */
 		resume(pid, PTRACE_CONT, 0);
 	} else if (sig == (SIGTRAP | 0x80)) {
 		if (p && p->conn)
