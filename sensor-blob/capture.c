@@ -99,7 +99,9 @@ void sn_cap_proc_inherit(struct proc *child, struct proc *parent, int is_fork)
 		return;
 	/* A fork's identity follows from its parent's: no /proc read at its
 	 * first event. A clone may be a thread (another tgid and ppid). */
-	if (is_fork)
+	/* One thread at birth; once it has run (its first stop came before
+	 * this event) it may have cloned already. */
+	if (is_fork && !child->seen)
 		child->single = 1;
 	if (is_fork && parent->info_ok && !child->info_ok) {
 		child->info.tgid = child->pid;
