@@ -453,7 +453,7 @@ ok "the rate limit caps the events ($n written) and counts the rest ($d dropped)
 # and command line to be read when an event first needs them: the next event
 # of that process must name the new program, not the one before the exec.
 reset_bundle
-app 'i=0; while [ $i -lt 1100 ]; do : >/tmp/f$i; i=$((i+1)); done
+app 'i=0; while [ $i -lt 1300 ]; do : >/tmp/f$i; i=$((i+1)); done
 exec /bin/busybox sh -c "sleep 0.3; : >/tmp/after-storm"'
 F='.rule == "file opened for writing" and .output_fields."fd.name" == "/tmp/after-storm"'
 # (A token that comes back in the instant before the exec makes it an
