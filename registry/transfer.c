@@ -12,60 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../layers/hash.h"
 #include "pipe.h"
+#include "progress.h"
 #include "registry.h"
 #include "transport.h"
 
 #define PIPE_CAPACITY (1u << 20) /* per blob in flight */
 #define BLOB_ATTEMPTS 3
-
-struct progress {
-	pthread_mutex_t lock;
-	bool enabled;
-	uint64_t bytes_total, bytes_done;
-	size_t blobs_total, blobs_done;
-	struct timespec last_draw;
-};
-
-static void progress_draw(struct progress *pg, bool force)
-{
-	struct timespec now;
-	long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (now.tv_sec - pg->last_draw.tv_sec) * 1000 + (now.tv_nsec - pg->last_draw.tv_nsec) / 1000000;
-	if (!force && ms < 100)
-		return;
-	pg->last_draw = now;
-	fprintf(stderr, "\r\033[Kblobs %zu/%zu  %.1f/%.1f MB", pg->blobs_done, pg->blobs_total,
-		(double)pg->bytes_done / 1e6, (double)pg->bytes_total / 1e6);
-	fflush(stderr);
-}
-
-static void progress_bytes(struct progress *pg, size_t n)
-{
-	if (!pg->enabled)
-		return;
-	pthread_mutex_lock(&pg->lock);
-	pg->bytes_done += n;
-	progress_draw(pg, false);
-	pthread_mutex_unlock(&pg->lock);
-}
-
-static void progress_blob_done(struct progress *pg, uint64_t unsent)
-{
-	if (!pg->enabled)
-		return;
-	pthread_mutex_lock(&pg->lock);
-	pg->blobs_done++;
-	pg->bytes_done += unsent;
-	progress_draw(pg, true);
-	pthread_mutex_unlock(&pg->lock);
-}
 
 /* One download feeding one upload. */
 struct stream {
@@ -76,7 +32,7 @@ struct stream {
 	const struct mf_descriptor *desc;
 	struct ly_hash *hash;
 	uint64_t received;
-	struct progress *progress;
+	struct rg_progress *progress;
 	struct err err;
 	int rc;
 };
@@ -86,15 +42,16 @@ static int stream_sink(void *ctx, const void *data, size_t n)
 	struct stream *s = ctx;
 
 	if (s->received + n > (uint64_t)s->desc->size) {
-		err_set(&s->err, ERR_VERIFY,
-			"%s@%s: the registry sent more than the %lld bytes the manifest gives for this "
-			"blob; it is corrupt or was replaced",
-			s->src_name, s->desc->digest, (long long)s->desc->size);
+		err_set(
+		    &s->err, ERR_VERIFY,
+		    "%s@%s: the registry sent more than the %lld bytes the manifest gives for this "
+		    "blob; it is corrupt or was replaced",
+		    s->src_name, s->desc->digest, (long long)s->desc->size);
 		return -1;
 	}
 	s->received += n;
 	ly_hash_update(s->hash, data, n);
-	progress_bytes(s->progress, n);
+	rg_progress_bytes(s->progress, n);
 	return rg_pipe_write(s->pipe, data, n);
 }
 
@@ -107,11 +64,11 @@ static void *stream_download(void *arg)
 	if (s->rc == 0) {
 		ly_hash_final(s->hash, got);
 		if (strcmp(got, s->desc->digest) != 0 || s->received != (uint64_t)s->desc->size) {
-			s->rc = err_set(&s->err, ERR_VERIFY,
-					"%s@%s: the blob's bytes do not match its digest (got %s, %llu "
-					"bytes); the source is corrupt, nothing was committed",
-					s->src_name, s->desc->digest, got,
-					(unsigned long long)s->received);
+			s->rc = err_set(
+			    &s->err, ERR_VERIFY,
+			    "%s@%s: the blob's bytes do not match its digest (got %s, %llu "
+			    "bytes); the source is corrupt, nothing was committed",
+			    s->src_name, s->desc->digest, got, (unsigned long long)s->received);
 		}
 	}
 	if (s->rc == 0)
@@ -128,7 +85,7 @@ static ssize_t stream_source(void *ctx, void *data, size_t n)
 
 /* Stream one blob from src to dst. */
 static int stream_blob(struct rg_endpoint *src, struct rg_endpoint *dst,
-		       const struct mf_descriptor *d, struct progress *pg, struct err *e)
+		       const struct mf_descriptor *d, struct rg_progress *pg, struct err *e)
 {
 	struct stream s = {0};
 	struct rg_transport *dt;
@@ -178,7 +135,7 @@ struct transfer {
 	bool failed;
 	struct err first_err;
 	struct rg_stats stats;
-	struct progress progress;
+	struct rg_progress progress;
 };
 
 static void count(struct transfer *tr, unsigned *counter, uint64_t bytes)
@@ -200,7 +157,7 @@ static int transfer_one(struct transfer *tr, const struct mf_descriptor *d, stru
 	 * a registry does not accept a manifest otherwise. */
 	if (rg_endpoint_same_repository(tr->dst, tr->src)) {
 		count(tr, &tr->stats.blobs_present, 0);
-		progress_blob_done(&tr->progress, (uint64_t)d->size);
+		rg_progress_item_done(&tr->progress, (uint64_t)d->size);
 		return 0;
 	}
 	present = dops->blob_exists(dt, d->digest, e);
@@ -208,7 +165,7 @@ static int transfer_one(struct transfer *tr, const struct mf_descriptor *d, stru
 		return err_prefix(e, "check %s at %s", d->digest, rg_endpoint_repository(tr->dst));
 	if (present) {
 		count(tr, &tr->stats.blobs_present, 0);
-		progress_blob_done(&tr->progress, (uint64_t)d->size);
+		rg_progress_item_done(&tr->progress, (uint64_t)d->size);
 		return 0;
 	}
 	if (rg_endpoint_can_mount(tr->dst, tr->src)) {
@@ -218,7 +175,7 @@ static int transfer_one(struct transfer *tr, const struct mf_descriptor *d, stru
 		mounted = dops->blob_mount(dt, d->digest, rg_endpoint_path(tr->src), &ignored);
 		if (mounted == 1) {
 			count(tr, &tr->stats.blobs_mounted, 0);
-			progress_blob_done(&tr->progress, (uint64_t)d->size);
+			rg_progress_item_done(&tr->progress, (uint64_t)d->size);
 			return 0;
 		}
 	}
@@ -230,7 +187,7 @@ static int transfer_one(struct transfer *tr, const struct mf_descriptor *d, stru
 		usleep(250000u << attempt);
 	}
 	count(tr, &tr->stats.blobs_streamed, (uint64_t)d->size);
-	progress_blob_done(&tr->progress, 0);
+	rg_progress_item_done(&tr->progress, 0);
 	return 0;
 }
 
@@ -267,22 +224,21 @@ int rg_blobs_transfer(struct rg_endpoint *src, struct rg_endpoint *dst,
 		      const struct mf_descriptor *const *descs, size_t n, int jobs,
 		      struct rg_stats *stats, struct err *e)
 {
-	const struct rg_options *opt = rg_endpoint_options(dst);
 	struct transfer tr = {0};
 	pthread_t threads[64];
 	int started = 0, i;
 	size_t k;
 
+	uint64_t bytes = 0;
+
 	pthread_mutex_init(&tr.lock, NULL);
-	pthread_mutex_init(&tr.progress.lock, NULL);
 	tr.src = src;
 	tr.dst = dst;
 	tr.descs = descs;
 	tr.n = n;
-	tr.progress.enabled = opt && !opt->quiet && isatty(STDERR_FILENO) && n > 0;
-	tr.progress.blobs_total = n;
 	for (k = 0; k < n; k++)
-		tr.progress.bytes_total += (uint64_t)descs[k]->size;
+		bytes += (uint64_t)descs[k]->size;
+	rg_progress_start(&tr.progress, dst, "blobs", n, bytes);
 
 	if (jobs < 1)
 		jobs = 1;
@@ -299,8 +255,7 @@ int rg_blobs_transfer(struct rg_endpoint *src, struct rg_endpoint *dst,
 		transfer_worker(&tr); /* no threads to be had: do it here */
 	for (i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
-	if (tr.progress.enabled)
-		fputs("\n", stderr);
+	rg_progress_end(&tr.progress);
 
 	if (stats) {
 		stats->bytes_downloaded += tr.stats.bytes_downloaded;
@@ -310,7 +265,6 @@ int rg_blobs_transfer(struct rg_endpoint *src, struct rg_endpoint *dst,
 		stats->blobs_streamed += tr.stats.blobs_streamed;
 	}
 	pthread_mutex_destroy(&tr.lock);
-	pthread_mutex_destroy(&tr.progress.lock);
 	if (tr.failed) {
 		*e = tr.first_err;
 		return -1;

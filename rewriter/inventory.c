@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../manifest/mediatype.h"
+#include "../registry/progress.h"
 
 const struct rw_inventory_limits rw_inventory_limits_default = {
     .max_nodes = RW_INVENTORY_MAX_NODES,
@@ -782,28 +783,51 @@ struct layer_read {
 	struct rw_inventory *inv;
 	enum ly_compression compression;
 	struct ly_read_limits lim;
+	struct rg_progress *progress;
+	rg_read_fn read; /* the stream's, counted on its way to the lister */
+	void *src;
+	uint64_t seen;
 };
+
+static ssize_t counted_read(void *arg, void *buf, size_t n, struct err *e)
+{
+	struct layer_read *lr = arg;
+	ssize_t got = lr->read(lr->src, buf, n, e);
+
+	if (got > 0) {
+		lr->seen += (uint64_t)got;
+		rg_progress_bytes(lr->progress, (size_t)got);
+	}
+	return got;
+}
 
 static int consume_layer(void *arg, rg_read_fn read, void *src, struct err *e)
 {
 	struct layer_read *lr = arg;
 
-	return ly_layer_list_stream(read, src, lr->compression, &lr->lim, rw_inventory_entry_fn,
-				    lr->inv, e);
+	lr->read = read;
+	lr->src = src;
+	return ly_layer_list_stream(counted_read, lr, lr->compression, &lr->lim,
+				    rw_inventory_entry_fn, lr->inv, e);
 }
 
 static int of_image_once(struct rg_endpoint *src, const struct mf_manifest *m,
 			 struct rw_inventory_text *ret, struct rg_stats *stats, struct err *e)
 {
 	struct rw_inventory *inv = NULL;
+	struct rg_progress progress;
 	size_t i, n = mf_manifest_layer_count(m);
+	uint64_t bytes = 0;
 	int rc = -1;
 
 	if (rw_inventory_new(NULL, &inv, e) < 0)
 		return -1;
+	for (i = 0; i < n; i++)
+		bytes += (uint64_t)mf_manifest_layer(m, i)->size;
+	rg_progress_start(&progress, src, "inventory: layers", n, bytes);
 	for (i = 0; i < n; i++) {
 		const struct mf_descriptor *d = mf_manifest_layer(m, i);
-		struct layer_read lr = {.inv = inv};
+		struct layer_read lr = {.inv = inv, .progress = &progress};
 
 		if (ly_compression_from_media_type(d->media_type, &lr.compression, e) < 0) {
 			err_prefix(e, "layer %zu (%s): instrument without --inventory", i + 1,
@@ -816,6 +840,8 @@ static int of_image_once(struct rg_endpoint *src, const struct mf_manifest *m,
 			err_prefix(e, "inventory: layer %zu of %zu (%s)", i + 1, n, d->digest);
 			goto out;
 		}
+		/* The lister may stop early; the stream reads the rest. */
+		rg_progress_item_done(&progress, (uint64_t)d->size - lr.seen);
 	}
 	if (rw_inventory_serialize(inv, ret, e) < 0) {
 		err_prefix(e, "inventory");
@@ -823,6 +849,7 @@ static int of_image_once(struct rg_endpoint *src, const struct mf_manifest *m,
 	}
 	rc = 0;
 out:
+	rg_progress_end(&progress);
 	rw_inventory_free(inv);
 	return rc;
 }

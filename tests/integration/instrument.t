@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/runc.sh"
 require_inlay
-require_tools skopeo umoci runc jq
+require_tools skopeo umoci runc jq script
 [ "$(id -u)" -eq 0 ] || bail_out "runs as root (umoci unpack, runc)"
 
 start_registry open
@@ -246,6 +246,19 @@ run "$INLAY" instrument --quiet --inventory "$REG/app:1-inlay" "$REG/app:inv-re2
 is "${stdout##*@}" "$RI" "  and so does re-instrumenting an image instrumented without it"
 run "$INLAY" instrument --quiet "$REG/app:inv" "$REG/app:noinv"
 is "${stdout##*@}" "$R" "  instrumenting it again without --inventory gives the plain result"
+
+# On a terminal the inventory's reads show how far they have come, as the
+# transfer does (script(1) gives the command a pseudo-terminal).
+nl=$(man "$REG/app:1" | jq '.layers | length')
+run script -qec "$(printf '%q ' "$INLAY" instrument --inventory "$REG/app:1" "$REG2/app:tty")" /dev/null
+is "$status" 0 "--inventory to another registry, on a terminal"
+like "$stdout" "inventory: layers $nl/$nl  [0-9]+\.[0-9]/[0-9]+\.[0-9] MB" \
+	"  a progress line counts the layers read for the inventory"
+like "$stdout" "blobs $nl/$nl  " "  and one the layers transferred"
+run "$INLAY" instrument --inventory "$REG/app:1" "$REG2/app:notty"
+unlike "$stderr" "inventory: layers|blobs [0-9]" "  neither when stderr is not a terminal"
+run script -qec "$(printf '%q ' "$INLAY" instrument --quiet --inventory "$REG/app:1" "$REG2/app:quiet")" /dev/null
+unlike "$stdout" "inventory: layers|blobs [0-9]" "  nor with --quiet"
 
 # A second layer with a whiteout, a new executable and a hard link to it:
 # umoci repack writes the whiteout for the removed file.
