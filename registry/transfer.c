@@ -9,120 +9,52 @@
  * never committed. A failed stream is retried whole, since neither side can
  * rewind the other. */
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
-#include "../layers/hash.h"
-#include "pipe.h"
-#include "progress.h"
+#include "fetch.h"
 #include "registry.h"
 #include "transport.h"
 
 #define PIPE_CAPACITY (1u << 20) /* per blob in flight */
 #define BLOB_ATTEMPTS 3
 
-/* One download feeding one upload. */
-struct stream {
-	struct rg_pipe *pipe;
-	const struct rg_transport_ops *src_ops;
-	struct rg_transport *src;
-	const char *src_name;
-	const struct mf_descriptor *desc;
-	struct ly_hash *hash;
-	uint64_t received;
-	struct rg_progress *progress;
-	struct err err;
-	int rc;
-};
-
-static int stream_sink(void *ctx, const void *data, size_t n)
-{
-	struct stream *s = ctx;
-
-	if (s->received + n > (uint64_t)s->desc->size) {
-		err_set(
-		    &s->err, ERR_VERIFY,
-		    "%s@%s: the registry sent more than the %lld bytes the manifest gives for this "
-		    "blob; it is corrupt or was replaced",
-		    s->src_name, s->desc->digest, (long long)s->desc->size);
-		return -1;
-	}
-	s->received += n;
-	ly_hash_update(s->hash, data, n);
-	rg_progress_bytes(s->progress, n);
-	return rg_pipe_write(s->pipe, data, n);
-}
-
-static void *stream_download(void *arg)
-{
-	struct stream *s = arg;
-	char got[LY_DIGEST_MAX];
-
-	s->rc = s->src_ops->blob_fetch(s->src, s->desc->digest, stream_sink, s, &s->err);
-	if (s->rc == 0) {
-		ly_hash_final(s->hash, got);
-		if (strcmp(got, s->desc->digest) != 0 || s->received != (uint64_t)s->desc->size) {
-			s->rc = err_set(
-			    &s->err, ERR_VERIFY,
-			    "%s@%s: the blob's bytes do not match its digest (got %s, %llu "
-			    "bytes); the source is corrupt, nothing was committed",
-			    s->src_name, s->desc->digest, got, (unsigned long long)s->received);
-		}
-	}
-	if (s->rc == 0)
-		rg_pipe_close(s->pipe);
-	else
-		rg_pipe_fail(s->pipe);
-	return NULL;
-}
-
 static ssize_t stream_source(void *ctx, void *data, size_t n)
 {
 	return rg_pipe_read(ctx, data, n);
 }
 
-/* Stream one blob from src to dst. */
+/* Stream one blob from src to dst: a download thread (fetch.h) feeding the
+ * upload on this thread. */
 static int stream_blob(struct rg_endpoint *src, struct rg_endpoint *dst,
 		       const struct mf_descriptor *d, struct rg_progress *pg, struct err *e)
 {
-	struct stream s = {0};
+	struct rg_fetch f = {0};
 	struct rg_transport *dt;
 	const struct rg_transport_ops *dops = rg_endpoint_ops(dst, &dt);
-	pthread_t downloader;
 	int rc;
 
-	s.src_ops = rg_endpoint_ops(src, &s.src);
-	s.src_name = rg_endpoint_repository(src);
-	s.desc = d;
-	s.progress = pg;
-	if (ly_hash_new_for(d->digest, &s.hash, e) < 0)
+	f.ops = rg_endpoint_ops(src, &f.t);
+	f.repository = rg_endpoint_repository(src);
+	f.digest = d->digest;
+	f.size = (uint64_t)d->size;
+	f.progress = pg;
+	f.after_mismatch = "nothing was committed";
+	if (rg_fetch_start(&f, PIPE_CAPACITY, e) < 0)
 		return -1;
-	s.pipe = rg_pipe_new(PIPE_CAPACITY);
-	if (!s.pipe) {
-		ly_hash_free(s.hash);
-		return err_set(e, ERR_OPERATIONAL, "out of memory");
-	}
-	if (pthread_create(&downloader, NULL, stream_download, &s) != 0) {
-		rg_pipe_free(s.pipe);
-		ly_hash_free(s.hash);
-		return err_set(e, ERR_OPERATIONAL, "cannot start a download thread");
-	}
-	rc = dops->blob_upload(dt, d->digest, d->size, stream_source, s.pipe, e);
+	rc = dops->blob_upload(dt, d->digest, d->size, stream_source, f.pipe, e);
 	if (rc < 0)
-		rg_pipe_fail(s.pipe); /* stop the download too */
-	pthread_join(downloader, NULL);
+		rg_pipe_fail(f.pipe); /* stop the download too */
+	rg_fetch_join(&f);
 	/* The download's failure is the cause when both failed: the upload
 	 * only saw its pipe break. */
-	if (s.rc < 0) {
-		*e = s.err;
+	if (f.rc < 0) {
+		*e = f.err;
 		rc = -1;
 	} else if (rc < 0) {
 		err_prefix(e, "upload %s to %s", d->digest, rg_endpoint_repository(dst));
 	}
-	rg_pipe_free(s.pipe);
-	ly_hash_free(s.hash);
+	rg_fetch_free(&f);
 	return rc;
 }
 
