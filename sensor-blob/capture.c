@@ -200,15 +200,17 @@ static int pol_listen(const struct sn_capture *c, const char *proto, int port)
 	return !c->o.policy || sn_policy_listen_allowed(c->o.policy, proto, (unsigned)port);
 }
 
-/* What p runs and its command line, from /proc while it is stopped. A
+/* What p runs and its command line, from /proc while it is stopped: the
+ * whole executable's name in exe (n bytes), what fits of it in p->exe. A
  * program without arguments (execve with an empty argv) is named by its
  * file, so the command line is never empty once read. */
-static void proc_names(pid_t tid, struct proc *p)
+static void proc_names(pid_t tid, struct proc *p, char *exe, size_t n)
 {
-	sn_proc_link(tid, "exe", p->exe, sizeof(p->exe));
+	sn_proc_link(tid, "exe", exe, n);
+	sn_fmt(p->exe, sizeof(p->exe), "%s", exe);
 	sn_proc_cmdline(tid, p->cmdline, sizeof(p->cmdline), p->argv0, sizeof(p->argv0));
 	if (!p->cmdline[0])
-		sn_fmt(p->cmdline, sizeof(p->cmdline), "%s", sn_basename(p->exe));
+		sn_fmt(p->cmdline, sizeof(p->cmdline), "%s", sn_basename(exe));
 }
 
 static void who_fill(pid_t tid, struct proc *p)
@@ -237,8 +239,9 @@ static void who_fill(pid_t tid, struct proc *p)
 	}
 	sn_proc_link(tid, "cwd", who.cwd, sizeof(who.cwd));
 	if (p) {
+		/* Not known yet, or left for now at its exec. */
 		if (!p->cmdline[0])
-			proc_names(tid, p); /* not known yet, or left at its exec */
+			proc_names(tid, p, who.exebuf, sizeof(who.exebuf));
 		who.exe = p->exe;
 		who.argv0 = p->argv0;
 		who.cmdline = p->cmdline;
@@ -526,12 +529,7 @@ void sn_cap_exec_event(struct sn_capture *c, pid_t pid, struct proc *p)
 		c->activity.dropped++; /* as bucket_take counts it */
 		return;
 	}
-	/* The whole name for judging; the cache keeps what fits. */
-	sn_proc_link(pid, "exe", exe, sizeof(exe));
-	sn_fmt(p->exe, sizeof(p->exe), "%s", exe);
-	sn_proc_cmdline(pid, p->cmdline, sizeof(p->cmdline), p->argv0, sizeof(p->argv0));
-	if (!p->cmdline[0])
-		sn_fmt(p->cmdline, sizeof(p->cmdline), "%s", sn_basename(exe));
+	proc_names(pid, p, exe, sizeof(exe)); /* the whole name, for judging */
 	if (x && have_st) {
 		matched = x->dev == st.st_dev && x->ino == st.st_ino;
 		if (matched && x->light) {
