@@ -33,10 +33,12 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fstack-protector-strong -fP
 ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now $(if $(SANITIZE),-fsanitize=$(SANITIZE)) $(LDFLAGS)
 LIBS := $(PKG_LIBS) -lpthread
 
-LIB_SRC := $(wildcard manifest/*.c layers/*.c registry/*.c) \
-	$(filter-out rewriter/main.c,$(wildcard rewriter/*.c))
+# The library: everything but the command line, in dependency order
+# (cmd -> mirror -> rewriter -> registry -> manifest, layers).
+LIB_SRC := $(wildcard manifest/*.c layers/*.c registry/*.c rewriter/*.c mirror/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
-MAIN_OBJ := $(BUILD)/obj/rewriter/main.o
+# The `inlay` command: main.c's table and one file per subcommand.
+CMD_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cmd/*.c))
 
 UNIT_SRC := $(filter-out tests/unit/test_sn_%,$(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -80,7 +82,7 @@ $(BUILD)/obj/sensor_embed.o: sensor-blob/embed.S $(SENSORS)
 	@mkdir -p $(dir $@)
 	$(CC) -c -DSENSOR_DIR_AMD64='"$(abspath build/sensor/sensor-amd64)"' -DSENSOR_DIR_ARM64='"$(abspath build/sensor/sensor-arm64)"' $< -o $@
 
-$(BUILD)/inlay: $(MAIN_OBJ) $(BUILD)/libinlay.a $(BUILD)/obj/sensor_embed.o
+$(BUILD)/inlay: $(CMD_OBJ) $(BUILD)/libinlay.a $(BUILD)/obj/sensor_embed.o
 	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libinlay.a $(BUILD)/obj/sensor_embed.o

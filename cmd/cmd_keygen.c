@@ -9,7 +9,7 @@
 
 #include "../layers/sign.h"
 #include "cli.h"
-#include "signature.h"
+#include "../rewriter/signature.h"
 
 enum {
 	OPT_TYPE = OPT_COMMAND_BASE,

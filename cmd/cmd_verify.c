@@ -26,8 +26,8 @@
 #include "../manifest/image.h"
 #include "../manifest/mediatype.h"
 #include "cli.h"
-#include "instrument.h"
-#include "signature.h"
+#include "../rewriter/instrument.h"
+#include "../rewriter/signature.h"
 
 enum {
 	OPT_KEY = OPT_COMMAND_BASE,

@@ -13,9 +13,9 @@
 #include "../manifest/buf.h"
 #include "../manifest/ref.h"
 #include "cli.h"
-#include "instrument.h"
-#include "policy.h"
-#include "signature.h"
+#include "../rewriter/instrument.h"
+#include "../rewriter/policy.h"
+#include "../rewriter/signature.h"
 
 #define SENSOR_FILE_MAX (32u * 1024 * 1024)
 #define DEFAULT_TAG_SUFFIX "-inlay"

@@ -7,7 +7,7 @@
 
 #include "../layers/hash.h"
 #include "cli.h"
-#include "sensors.h"
+#include "../rewriter/sensors.h"
 
 int cmd_copy(int argc, char **argv, struct err *e);
 int cmd_inspect(int argc, char **argv, struct err *e);

@@ -7,7 +7,7 @@
 
 #include "../manifest/image.h"
 #include "cli.h"
-#include "signature.h"
+#include "../rewriter/signature.h"
 
 enum {
 	OPT_KEY = OPT_COMMAND_BASE,

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "policy.h"
-#include "policy_build.h"
+#include "../rewriter/policy.h"
+#include "../rewriter/policy_build.h"
 
 enum {
 	OPT_BASE = OPT_COMMAND_BASE,

@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "copy.h"
+#include "../rewriter/copy.h"
 
 const char rw_copy_usage[] =
 	"Usage: inlay copy SRC DST [--platform OS/ARCH]... [options]\n"
