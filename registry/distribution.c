@@ -575,7 +575,8 @@ out:
 	return rc;
 }
 
-static int blob_exists(struct rg_transport *t, const char *digest, struct err *e)
+static int blob_exists(struct rg_transport *t, const char *digest, int64_t *ret_size,
+		       struct err *e)
 {
 	struct rg_http_req req = {0};
 	struct rg_http_resp resp = {0};
@@ -601,9 +602,11 @@ static int blob_exists(struct rg_transport *t, const char *digest, struct err *e
 		err_prefix(e, "%s: check blob", subject);
 		goto out;
 	}
-	if (resp.status == 200)
+	if (resp.status == 200) {
 		rc = 1;
-	else if (resp.status == 404)
+		if (ret_size)
+			*ret_size = resp.content_length;
+	} else if (resp.status == 404)
 		rc = 0;
 	else
 		dist_status_error(t, subject, &resp, NULL, NULL, e);
@@ -682,6 +685,7 @@ static const struct rg_transport_ops dist_ops = {
     .manifest_get = manifest_get,
     .manifest_put = manifest_put,
     .blob_exists = blob_exists,
+    .blob_open = NULL, /* blobs are behind HTTP, not in files */
     .blob_fetch = blob_fetch,
     .blob_upload = dist_blob_upload,
     .blob_mount = dist_blob_mount,

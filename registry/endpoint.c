@@ -268,7 +268,29 @@ int rg_manifest_put(struct rg_endpoint *ep, const char *reference, const void *d
 
 int rg_blob_exists(struct rg_endpoint *ep, const char *digest, struct err *e)
 {
-	return ep->ops->blob_exists(ep->transport, digest, e);
+	return ep->ops->blob_exists(ep->transport, digest, NULL, e);
+}
+
+int rg_blob_open(struct rg_endpoint *ep, const char *digest, int *ret_fd, int64_t *ret_size,
+		 struct err *e)
+{
+	if (!ep->ops->blob_open)
+		return err_set(e, ERR_OPERATIONAL, "%s: blobs in a registry are not files",
+			       ep->repository);
+	return ep->ops->blob_open(ep->transport, digest, ret_fd, ret_size, e);
+}
+
+int rg_blob_size(struct rg_endpoint *ep, const char *digest, int64_t *ret_size, struct err *e)
+{
+	int64_t size = -1;
+	int r = ep->ops->blob_exists(ep->transport, digest, &size, e);
+
+	if (r == 1 && size < 0)
+		return err_set(e, ERR_OPERATIONAL, "%s@%s: the registry gave no size for the blob",
+			       ep->repository, digest);
+	if (r == 1)
+		*ret_size = size;
+	return r;
 }
 
 static int sink_to_buf(void *ctx, const void *data, size_t n)
@@ -319,7 +341,7 @@ int rg_blob_put(struct rg_endpoint *ep, const char *digest, const void *data, si
 	if (!ly_digest_matches(digest, data, len))
 		return err_set(e, ERR_INPUT, "%s: refusing to push a blob under digest %s it does not have",
 			       ep->repository, digest);
-	present = ep->ops->blob_exists(ep->transport, digest, e);
+	present = ep->ops->blob_exists(ep->transport, digest, NULL, e);
 	if (present < 0)
 		return -1;
 	if (present)

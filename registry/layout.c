@@ -937,7 +937,8 @@ static int layout_manifest_put(struct rg_transport *t, const char *reference, co
 	return index_tag(t, reference, media_type, digest, (int64_t)len, e);
 }
 
-static int layout_blob_exists(struct rg_transport *t, const char *digest, struct err *e)
+static int layout_blob_exists(struct rg_transport *t, const char *digest, int64_t *ret_size,
+			      struct err *e)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -953,16 +954,17 @@ static int layout_blob_exists(struct rg_transport *t, const char *digest, struct
 	if (!S_ISREG(st.st_mode))
 		return err_set(e, ERR_INPUT, "oci:%.200s: blob %s is not a regular file", t->dir,
 			       digest);
+	if (ret_size)
+		*ret_size = (int64_t)st.st_size;
 	return 1;
 }
 
-static int layout_blob_fetch(struct rg_transport *t, const char *digest, rg_sink_fn sink, void *ctx,
-			     struct err *e)
+static int layout_blob_open(struct rg_transport *t, const char *digest, int *ret_fd,
+			    int64_t *ret_size, struct err *e)
 {
 	char path[PATH_MAX];
-	char *chunk = NULL;
 	struct stat st;
-	int fd, rc = -1;
+	int fd;
 
 	if (blob_path(t, digest, path, NULL, e) < 0)
 		return -1;
@@ -973,12 +975,28 @@ static int layout_blob_fetch(struct rg_transport *t, const char *digest, rg_sink
 				       t->dir, digest);
 		err_set(e, ERR_OPERATIONAL, "oci:%.200s: no blob %s", t->dir, digest);
 		e->http_status = 404;
-		return -1;
+		return 0;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		err_set(e, ERR_INPUT, "oci:%.200s: blob %s is not a regular file", t->dir, digest);
-		goto out;
+		close(fd);
+		return err_set(e, ERR_INPUT, "oci:%.200s: blob %s is not a regular file", t->dir,
+			       digest);
 	}
+	*ret_fd = fd;
+	*ret_size = (int64_t)st.st_size;
+	return 1;
+}
+
+static int layout_blob_fetch(struct rg_transport *t, const char *digest, rg_sink_fn sink, void *ctx,
+			     struct err *e)
+{
+	char *chunk = NULL;
+	int64_t size;
+	int fd = -1, rc = -1, r;
+
+	r = layout_blob_open(t, digest, &fd, &size, e);
+	if (r <= 0)
+		return -1;
 	chunk = malloc(CHUNK_BYTES);
 	if (!chunk) {
 		err_set(e, ERR_OPERATIONAL, "out of memory");
@@ -1024,6 +1042,7 @@ static const struct rg_transport_ops layout_ops = {
     .blob_fetch = layout_blob_fetch,
     .blob_upload = layout_blob_upload,
     .blob_mount = NULL, /* a layout has no other repositories to mount from */
+    .blob_open = layout_blob_open,
     .free = layout_free,
 };
 

@@ -104,6 +104,17 @@ int rg_manifest_put(struct rg_endpoint *ep, const char *reference, const void *d
 /* 1 when the blob is present, 0 when not, -1 on error. */
 int rg_blob_exists(struct rg_endpoint *ep, const char *digest, struct err *e);
 
+/* As rg_blob_exists, and *ret_size gets the blob's size when present (a
+ * registry that answers without Content-Length is an error). */
+int rg_blob_size(struct rg_endpoint *ep, const char *digest, int64_t *ret_size, struct err *e);
+
+/* For an OCI layout endpoint: open the blob's file (its bytes were
+ * verified when it was stored) for reading, so a server can hand it out
+ * with sendfile. 1 with *ret_fd (the caller closes it) and *ret_size; 0
+ * when absent; -1 on error, and for a registry endpoint. */
+int rg_blob_open(struct rg_endpoint *ep, const char *digest, int *ret_fd, int64_t *ret_size,
+		 struct err *e);
+
 /* Read a small blob (a config) whole into out, whose limit bounds it; the
  * bytes are verified against digest. */
 int rg_blob_get(struct rg_endpoint *ep, const char *digest, struct buf *out, struct err *e);
@@ -150,6 +161,19 @@ typedef int (*rg_consume_fn)(void *arg, rg_read_fn read, void *src, struct err *
  * starts again. stats (may be NULL) gets the bytes downloaded. */
 int rg_blob_stream(struct rg_endpoint *ep, const char *digest, int64_t size, rg_consume_fn consume,
 		   void *arg, struct rg_stats *stats, struct err *e);
+
+/* Copy the blob `digest` of `size` bytes from src to dst as in
+ * rg_blobs_transfer's stream (verified, never committed at dst unless it
+ * matched), handing every chunk to sink as it passes: a server answering
+ * a client from an upstream while it keeps the blob. The sink sees the
+ * last byte only after the whole blob matched its digest and size, so a
+ * reader fed by it never gets a whole corrupt blob. A sink that returns -1
+ * is not called again and the blob is still stored. Returns 0, or -1 with
+ * the download's error (ERR_VERIFY on a mismatch) or the store's; the
+ * caller tells its reader. No retry. stats may be NULL. */
+typedef int (*rg_chunk_fn)(void *ctx, const void *data, size_t n);
+int rg_blob_tee(struct rg_endpoint *src, struct rg_endpoint *dst, const char *digest, int64_t size,
+		rg_chunk_fn sink, void *sink_ctx, struct rg_stats *stats, struct err *e);
 
 /* Make every blob of descs[0..n) present at dst, `jobs` at a time: skipped
  * when already there (HEAD), mounted when dst and src share a registry

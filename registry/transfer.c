@@ -58,6 +58,64 @@ static int stream_blob(struct rg_endpoint *src, struct rg_endpoint *dst,
 	return rc;
 }
 
+/* rg_blob_tee's upload source: what the upload pulls is also handed to
+ * the sink, until the sink first refuses (its reader went away: the store
+ * still gets the blob). */
+struct tee_source {
+	struct rg_pipe *pipe;
+	rg_chunk_fn sink;
+	void *sink_ctx;
+	bool sink_gone;
+};
+
+static ssize_t tee_source_read(void *ctx, void *data, size_t n)
+{
+	struct tee_source *s = ctx;
+	ssize_t got = rg_pipe_read(s->pipe, data, n);
+
+	if (got > 0 && !s->sink_gone && s->sink(s->sink_ctx, data, (size_t)got) < 0)
+		s->sink_gone = true;
+	return got;
+}
+
+int rg_blob_tee(struct rg_endpoint *src, struct rg_endpoint *dst, const char *digest, int64_t size,
+		rg_chunk_fn sink, void *sink_ctx, struct rg_stats *stats, struct err *e)
+{
+	struct rg_fetch f = {0};
+	struct tee_source ts = {0};
+	struct rg_transport *dt;
+	const struct rg_transport_ops *dops = rg_endpoint_ops(dst, &dt);
+	int rc;
+
+	if (size < 0)
+		return err_set(e, ERR_INPUT, "%s@%s: negative blob size %lld",
+			       rg_endpoint_repository(src), digest, (long long)size);
+	f.ops = rg_endpoint_ops(src, &f.t);
+	f.repository = rg_endpoint_repository(src);
+	f.digest = digest;
+	f.size = (uint64_t)size;
+	f.after_mismatch = "nothing was stored and the reader got less than the whole blob";
+	if (rg_fetch_start(&f, PIPE_CAPACITY, e) < 0)
+		return -1;
+	ts.pipe = f.pipe;
+	ts.sink = sink;
+	ts.sink_ctx = sink_ctx;
+	rc = dops->blob_upload(dt, digest, size, tee_source_read, &ts, e);
+	if (rc < 0)
+		rg_pipe_fail(f.pipe);
+	rg_fetch_join(&f);
+	if (stats)
+		stats->bytes_downloaded += f.received;
+	if (f.rc < 0) {
+		*e = f.err;
+		rc = -1;
+	} else if (rc < 0) {
+		err_prefix(e, "store %s in %s", digest, rg_endpoint_repository(dst));
+	}
+	rg_fetch_free(&f);
+	return rc;
+}
+
 /* What the workers share. */
 struct transfer {
 	pthread_mutex_t lock;
@@ -92,7 +150,7 @@ static int transfer_one(struct transfer *tr, const struct mf_descriptor *d, stru
 		rg_progress_item_done(&tr->progress, (uint64_t)d->size);
 		return 0;
 	}
-	present = dops->blob_exists(dt, d->digest, e);
+	present = dops->blob_exists(dt, d->digest, NULL, e);
 	if (present < 0)
 		return err_prefix(e, "check %s at %s", d->digest, rg_endpoint_repository(tr->dst));
 	if (present) {

@@ -32,8 +32,10 @@ struct rg_transport_ops {
 			    char **ret_media_type, char **ret_digest, struct err *e);
 	int (*manifest_put)(struct rg_transport *t, const char *reference, const void *data,
 			    size_t len, const char *media_type, struct err *e);
-	/* 1 present, 0 absent, -1 error */
-	int (*blob_exists)(struct rg_transport *t, const char *digest, struct err *e);
+	/* 1 present, 0 absent, -1 error; *ret_size (when not NULL) gets the
+	 * size the transport reports, -1 when it reports none. */
+	int (*blob_exists)(struct rg_transport *t, const char *digest, int64_t *ret_size,
+			   struct err *e);
 	/* Stream the blob's bytes to sink; not verified here. */
 	int (*blob_fetch)(struct rg_transport *t, const char *digest, rg_sink_fn sink, void *ctx,
 			  struct err *e);
@@ -46,6 +48,11 @@ struct rg_transport_ops {
 	 * NULL for transports that cannot mount. */
 	int (*blob_mount)(struct rg_transport *t, const char *digest, const char *from_path,
 			  struct err *e);
+	/* Open the blob's file for reading: 1 with *ret_fd and *ret_size, 0
+	 * when absent (e says so, http_status 404), -1 on error. NULL for
+	 * transports without files. */
+	int (*blob_open)(struct rg_transport *t, const char *digest, int *ret_fd,
+			 int64_t *ret_size, struct err *e);
 	void (*free)(struct rg_transport *t);
 };
 

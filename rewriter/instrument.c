@@ -358,7 +358,8 @@ static int instrument_image(struct pipeline *p, const struct rg_manifest_blob *m
 	 * the config, then the manifest. */
 	if (rw_image_blobs(m, &descs, &n_descs, e) < 0)
 		goto out;
-	if (rg_blobs_transfer(p->src, p->dst, descs, mf_manifest_layer_count(m) - 1, p->opt->jobs,
+	if (!p->opt->lazy_store &&
+	    rg_blobs_transfer(p->src, p->dst, descs, mf_manifest_layer_count(m) - 1, p->opt->jobs,
 			      &p->res->stats, e) < 0)
 		goto out;
 	put = rg_blob_put(p->dst, layer->digest, layer->data, layer->size, e);
@@ -418,6 +419,20 @@ static bool selected(const struct pipeline *p, const struct mf_platform *pl)
 	return false;
 }
 
+/* A child kept unchanged, in a lazy store: its manifest only. */
+static int copy_manifest_only(struct pipeline *p, const struct mf_descriptor *d, struct err *e)
+{
+	struct rg_manifest_blob mb = {0};
+	int rc;
+
+	if (rg_manifest_get(p->src, d->digest, &mb, e) < 0)
+		return -1;
+	rc = rg_manifest_put(p->dst, d->digest, mb.data, mb.len,
+			     mb.media_type ? mb.media_type : d->media_type, e);
+	rg_manifest_blob_clear(&mb);
+	return rc;
+}
+
 static int instrument_index(struct pipeline *p, const struct rg_manifest_blob *mb,
 			    struct mf_manifest **ret_index, struct err *e)
 {
@@ -472,8 +487,9 @@ static int instrument_index(struct pipeline *p, const struct rg_manifest_blob *m
 				goto out;
 			}
 			warnf(p, "keeping %s unchanged: inlay has no sensor for it", pr->platform);
-			if (rw_copy_children(p->src, p->dst, idx, &i, 1, p->opt->jobs, &p->res->stats,
-					     e) < 0)
+			if (p->opt->lazy_store ? copy_manifest_only(p, d, e) < 0
+					       : rw_copy_children(p->src, p->dst, idx, &i, 1,
+								  p->opt->jobs, &p->res->stats, e) < 0)
 				goto out;
 			snprintf(pr->result_digest, sizeof(pr->result_digest), "%s", d->digest);
 			continue;
@@ -567,13 +583,13 @@ int rw_instrument(struct rg_endpoint *src, struct rg_endpoint *dst,
 	}
 	bytes = mf_manifest_bytes(result, &len);
 	ly_sha256_digest(bytes, len, ret->result_digest);
-	if (rg_endpoint_digest(dst)) {
+	if (rg_endpoint_digest(dst) && !opt->lazy_store) {
 		err_set(e, ERR_INPUT, "%s: the destination must name a tag, not a digest",
 			rg_endpoint_display(dst));
 		goto out;
 	}
-	if (rg_manifest_put(dst, rg_endpoint_reference(dst), bytes, len, mf_manifest_media_type(result),
-			    e) < 0)
+	if (rg_manifest_put(dst, opt->lazy_store ? ret->result_digest : rg_endpoint_reference(dst),
+			    bytes, len, mf_manifest_media_type(result), e) < 0)
 		goto out;
 	rc = 0;
 out:

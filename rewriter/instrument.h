@@ -39,6 +39,13 @@ struct rw_instrument_options {
 	 * executables to its sensor layer (RW_INVENTORY_PATH, inventory.h),
 	 * named in sensor.json as "inventory" */
 	bool inventory;
+	/* For a store that fills itself on demand (the mirror, DESIGN.md
+	 * section 9): base layers and the blobs of children kept unchanged
+	 * are not transferred, only the sensor layer, configs and manifests
+	 * are stored; and the result is stored by its digest only, with no
+	 * tag. The store then lacks blobs its manifests name: only a reader
+	 * that fetches them from the source on demand may serve it. */
+	bool lazy_store;
 };
 
 /* What happened to one image (one platform). */
