@@ -12,7 +12,7 @@ VERSION := 0.1.0
 PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
-PKGS := libarchive jansson libzstd libcurl libcrypto zlib
+PKGS := libarchive jansson libzstd libcurl libcrypto zlib libmicrohttpd
 
 SANITIZE ?=
 ifeq ($(SANITIZE),)
@@ -31,7 +31,7 @@ CFLAGS ?= -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fstack-protector-strong -fPIE \
 	-DINLAY_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now $(if $(SANITIZE),-fsanitize=$(SANITIZE)) $(LDFLAGS)
-LIBS := $(PKG_LIBS) -lpthread
+LIBS := $(PKG_LIBS) -lcrypt -lpthread
 
 # The library: everything but the command line, in dependency order
 # (cmd -> mirror -> rewriter -> registry -> manifest, layers).
@@ -122,7 +122,7 @@ build/fuzz/fuzz_sn_%: tests/fuzz/fuzz_sn_%.c $(SENSOR_SRC) $(SENSOR_HDR)
 
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard */*.h) build/obj/sensor_embed.o
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) $< $(LIB_SRC) build/obj/sensor_embed.o $(PKG_LIBS) -lpthread -o $@
+	clang $(FUZZ_CFLAGS) $< $(LIB_SRC) build/obj/sensor_embed.o $(LIBS) -o $@
 
 fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus/$$n; \

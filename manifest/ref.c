@@ -141,6 +141,22 @@ static bool component_valid(const char *s, size_t n)
 	return true;
 }
 
+bool mf_repo_path_valid(const char *path, size_t n)
+{
+	size_t i, start = 0;
+
+	if (n == 0 || n > REF_NAME_MAX)
+		return false;
+	for (i = 0; i <= n; i++) {
+		if (i < n && path[i] != '/')
+			continue;
+		if (!component_valid(path + start, i - start))
+			return false;
+		start = i + 1;
+	}
+	return true;
+}
+
 static bool dns_label_valid(const char *s, size_t n)
 {
 	if (n == 0 || !is_alnum(s[0]) || !is_alnum(s[n - 1]))

@@ -54,6 +54,10 @@ char *mf_ref_string(const struct mf_ref *r);
  * (with or without a port). */
 bool mf_ref_is_loopback(const struct mf_ref *r);
 
+/* A repository path without a host ("library/busybox"): components as in
+ * NAME, joined by '/', at most 255 characters. */
+bool mf_repo_path_valid(const char *path, size_t n);
+
 /* Tag syntax check, for tags that come from elsewhere (--tag-suffix). */
 bool mf_tag_valid(const char *tag);
 

@@ -409,12 +409,18 @@ static bool already_signed(const struct rw_sig_manifest *existing, const struct 
 int rw_sign_manifest(struct rg_endpoint *ep, const struct ly_key *key, const char *digest,
 		     bool *ret_pushed, struct err *e)
 {
+	return rw_sign_manifest_as(ep, rg_endpoint_repository(ep), key, digest, ret_pushed, e);
+}
+
+int rw_sign_manifest_as(struct rg_endpoint *ep, const char *identity, const struct ly_key *key,
+			const char *digest, bool *ret_pushed, struct err *e)
+{
 	struct rg_manifest_blob mb = {0};
 	struct rw_sig_manifest *existing = NULL;
 	struct rw_sig_image img = {0};
 	char tag[RW_SIGNATURE_TAG_MAX], payload_digest[LY_DIGEST_MAX];
 	char *payload = NULL, *sig = NULL;
-	const char *repo = rg_endpoint_repository(ep);
+	const char *repo = identity;
 	size_t payload_len;
 	bool pushed = false;
 	int rc = -1;
@@ -468,16 +474,23 @@ out:
 int rw_sign_instrumented(struct rg_endpoint *dst, const struct ly_key *key,
 			 const struct rw_instrument_result *r, struct err *e)
 {
+	return rw_sign_instrumented_as(dst, rg_endpoint_repository(dst), key, r, e);
+}
+
+int rw_sign_instrumented_as(struct rg_endpoint *dst, const char *identity,
+			    const struct ly_key *key, const struct rw_instrument_result *r,
+			    struct err *e)
+{
 	size_t i;
 
 	for (i = 0; i < r->n_platforms; i++) {
 		const struct rw_platform_result *p = &r->platforms[i];
 
 		if (p->instrumented && strcmp(p->result_digest, r->result_digest) != 0 &&
-		    rw_sign_manifest(dst, key, p->result_digest, NULL, e) < 0)
+		    rw_sign_manifest_as(dst, identity, key, p->result_digest, NULL, e) < 0)
 			return -1;
 	}
-	return rw_sign_manifest(dst, key, r->result_digest, NULL, e);
+	return rw_sign_manifest_as(dst, identity, key, r->result_digest, NULL, e);
 }
 
 bool rw_is_attestation(const struct mf_descriptor *d)

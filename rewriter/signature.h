@@ -129,10 +129,21 @@ void rw_sig_image_clear(struct rw_sig_image *img);
 int rw_sign_manifest(struct rg_endpoint *ep, const struct ly_key *key, const char *digest,
 		     bool *ret_pushed, struct err *e);
 
+/* The same, with the payload naming `identity` (the repository as clients
+ * see it: a mirror's own name for an image it stores elsewhere) instead of
+ * ep's repository. */
+int rw_sign_manifest_as(struct rg_endpoint *ep, const char *identity, const struct ly_key *key,
+			const char *digest, bool *ret_pushed, struct err *e);
+
 /* Sign what an instrument run pushed to dst: every instrumented image and,
  * for an index, the index. */
 int rw_sign_instrumented(struct rg_endpoint *dst, const struct ly_key *key,
 			 const struct rw_instrument_result *r, struct err *e);
+
+/* The same, naming `identity` (see rw_sign_manifest_as). */
+int rw_sign_instrumented_as(struct rg_endpoint *dst, const char *identity,
+			    const struct ly_key *key, const struct rw_instrument_result *r,
+			    struct err *e);
 
 /* True for an index child that is an attestation manifest (buildx's
  * unknown/unknown entries), which inlay neither instruments nor signs. */

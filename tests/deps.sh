@@ -6,11 +6,12 @@ set -eu
 PACKAGES="
 build-essential pkg-config clang
 libarchive-dev libssl-dev libjansson-dev libzstd-dev libcurl4-openssl-dev zlib1g-dev
-libcmocka-dev
+libcmocka-dev libmicrohttpd-dev libyaml-dev
 musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross musl-dev:arm64
 docker-registry skopeo umoci runc busybox-static qemu-user-static
 openssl apache2-utils python3 jq curl ca-certificates time iproute2 procps
 qemu-system-arm cpio
+podman containerd wrk
 "
 
 # The arm64 sensor is linked against Debian's arm64 musl (musl-dev:arm64), and

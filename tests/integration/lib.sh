@@ -22,7 +22,7 @@
 #             $RUN_ERR), run_in INPUT CMD..., sha256_file, now_ms, secs_since,
 #             require_inlay, require_tools
 #   servers   start_registry open|basic|bearer [PREFIX] [--anonymous-pull],
-#             stop_registry, start_token_server, free_port, stop_pid,
+#             start_mirror PREFIX ARGS..., stop_registry, start_token_server, free_port, stop_pid,
 #             registry_blob_path, corrupt_blob, corrupt_manifest,
 #             inlay_auth_flags, write_docker_config
 #   skopeo    sk SUBCOMMAND ... (adds TLS and credential flags for the test
@@ -629,6 +629,44 @@ EOF
 	_REG_BY_HOST["127.0.0.1:$port"]=$p
 	_REG_BY_HOST["localhost:$port"]=$p
 	diag "started $mode registry $p at 127.0.0.1:$port in $(secs_since "$t0") s"
+}
+
+# start_mirror PREFIX [INLAY SERVE ARGS...]: start `inlay serve` on a free
+# loopback port (plain HTTP unless the args say --tls-cert) and wait for its
+# /healthz. Sets PREFIX=127.0.0.1:PORT, PREFIX_PORT, PREFIX_PID, PREFIX_LOG
+# (its stderr: the access log and its messages), PREFIX_URL. The store and
+# the upstreams come from the args.
+start_mirror() {
+	local p=$1
+	shift
+	local attempt port pid log=$T/mirror-$p.log code i scheme=http a
+	for a in "$@"; do [ "$a" = --tls-cert ] && scheme=https; done
+	for ((attempt = 1; attempt <= 5; attempt++)); do
+		port=$(free_port)
+		setsid "$INLAY" serve --listen "127.0.0.1:$port" "$@" >"$log" 2>&1 </dev/null &
+		pid=$!
+		_track_pid "$pid" "$log"
+		code=000
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			code=$(_http_code "$scheme://127.0.0.1:$port/healthz" -k)
+			[ "$code" = 200 ] && break
+			sleep 0.05
+		done
+		[ "$code" = 200 ] && break
+		stop_pid "$pid"
+		_untrack_pid "$pid"
+		grep -q 'cannot listen' "$log" && continue
+		bail_out "inlay serve did not answer on 127.0.0.1:$port: $(tail -n 5 "$log")"
+	done
+	[ "$code" = 200 ] || bail_out "inlay serve: no free port after 5 tries"
+	declare -gx "$p=127.0.0.1:$port"
+	declare -gx "${p}_PORT=$port"
+	declare -gx "${p}_PID=$pid"
+	declare -gx "${p}_LOG=$log"
+	declare -gx "${p}_URL=$scheme://127.0.0.1:$port"
+	declare -gx "${p}_MODE=open"
+	_REG_BY_HOST["127.0.0.1:$port"]=$p
 }
 
 # stop_registry [PREFIX]: stop a registry on purpose (and its token server),

@@ -1,0 +1,283 @@
+/* cmd_serve.c - `inlay serve`: the instrumenting registry mirror
+ * (DESIGN.md section 9). Reads the configuration, starts the server, and
+ * waits for SIGTERM or SIGINT to stop it gracefully. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "../mirror/config.h"
+#include "../mirror/mirror.h"
+#include "../mirror/server.h"
+#include "../rewriter/policy.h"
+#include "../rewriter/signature.h"
+
+const char rw_serve_usage[] =
+	"Usage: inlay serve [--config FILE] [options]\n"
+	"\n"
+	"Run a registry mirror that hands every client the instrumented image: a pull of\n"
+	"MIRROR/NAME:TAG reads NAME:TAG from the upstream, instruments it (the same result as\n"
+	"'inlay instrument', so every replica computes the same digest), keeps the small\n"
+	"objects in the store and serves the result; base layers stream from the upstream\n"
+	"to the client, verified, and are kept in the store as they pass. Read-only: GET and\n"
+	"HEAD of the distribution API, /healthz and /metrics. Stops gracefully on SIGTERM.\n"
+	"\n"
+	"  --config FILE         JSON configuration (upstreams, rules, limits; see the man\n"
+	"                        page); the options below override its values\n"
+	"  --listen HOST:PORT    address to listen on (default 127.0.0.1:5050)\n"
+	"  --upstream NAME=URL   an upstream registry (repeatable): clients name it with\n"
+	"                        ?ns=NAME (containerd) or as the first path component\n"
+	"  --default-upstream NAME  the upstream for names that pick none (default: the\n"
+	"                        only one)\n"
+	"  --store oci:DIR       where results and blobs are kept (an OCI layout; replicas\n"
+	"                        may share it)\n"
+	"  --tag-ttl SECONDS     how long an upstream tag's digest is trusted (default 300)\n"
+	"  --require-instrumented  refuse manifests by digest that are not results, and\n"
+	"                        images that cannot be instrumented\n"
+	"  --mode monitor|learn|enforce, --policy FILE, --key FILE, --inventory\n"
+	"                        the instrument options for repositories no rule names\n"
+	"  --public-host HOST[:PORT]  how clients reach the mirror; signatures name\n"
+	"                        HOST/NAME (default: the listen address)\n"
+	"  --htpasswd FILE       require HTTP Basic auth (bcrypt entries, htpasswd -B)\n"
+	"  --tls-cert FILE, --tls-key FILE  serve HTTPS\n"
+	"  --max-connections N   connections at once (default 256)\n"
+	"  --access-log FILE     the JSON access log (default: standard error)\n"
+	"\n"
+	"Upstream transport options: --ca-file, --insecure, --plain-http, --creds,\n"
+	"--authfile (as for copy).\n";
+
+enum {
+	OPT_CONFIG = OPT_COMMAND_BASE,
+	OPT_LISTEN,
+	OPT_UPSTREAM,
+	OPT_DEFAULT_UPSTREAM,
+	OPT_STORE,
+	OPT_TAG_TTL,
+	OPT_REQUIRE,
+	OPT_MODE,
+	OPT_POLICY,
+	OPT_KEY,
+	OPT_INVENTORY,
+	OPT_PUBLIC_HOST,
+	OPT_HTPASSWD,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_MAX_CONN,
+	OPT_ACCESS_LOG,
+};
+
+static void warn_line(const char *msg)
+{
+	fprintf(stderr, "inlay serve: warning: %s\n", msg);
+}
+
+static int replace(char **dst, const char *v, struct err *e)
+{
+	char *s = strdup(v);
+
+	if (!s)
+		return err_set(e, ERR_OPERATIONAL, "out of memory");
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int parse_count(const char *arg, const char *what, long min, long max, long *ret,
+		       struct err *e)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < min || v > max)
+		return rw_usage_error(e, "serve", "%s takes a number from %ld to %ld", what, min, max);
+	*ret = v;
+	return 0;
+}
+
+/* Apply one serve option (not the transport ones) to cfg. */
+static int apply_option(struct mr_config *cfg, int opt, const char *arg, struct err *e)
+{
+	long n;
+
+	switch (opt) {
+	case OPT_LISTEN:
+		return replace(&cfg->listen, arg, e);
+	case OPT_UPSTREAM:
+		return mr_config_add_upstream(cfg, arg, e);
+	case OPT_DEFAULT_UPSTREAM:
+		return replace(&cfg->default_upstream, arg, e);
+	case OPT_STORE:
+		return replace(&cfg->store, arg, e);
+	case OPT_TAG_TTL:
+		if (parse_count(arg, "--tag-ttl", 0, 7L * 24 * 3600, &n, e) < 0)
+			return -1;
+		cfg->tag_ttl = n;
+		return 0;
+	case OPT_REQUIRE:
+		cfg->require_instrumented = true;
+		return 0;
+	case OPT_MODE:
+		if (strcmp(arg, "monitor") != 0 && strcmp(arg, "learn") != 0 &&
+		    strcmp(arg, "enforce") != 0)
+			return rw_usage_error(e, "serve", "--mode takes monitor, learn or enforce");
+		return replace(&cfg->defaults.mode, arg, e);
+	case OPT_POLICY: {
+		char *policy = NULL;
+
+		if (rw_policy_load(arg, &policy, e) < 0)
+			return -1;
+		free(cfg->defaults.policy_json);
+		cfg->defaults.policy_json = policy;
+		return 0;
+	}
+	case OPT_KEY: {
+		struct ly_key *key = NULL;
+
+		if (rw_key_load(arg, &key, e) < 0)
+			return -1;
+		ly_key_free(cfg->defaults.key);
+		cfg->defaults.key = key;
+		return 0;
+	}
+	case OPT_INVENTORY:
+		cfg->defaults.inventory = true;
+		return 0;
+	case OPT_PUBLIC_HOST:
+		return replace(&cfg->public_host, arg, e);
+	case OPT_HTPASSWD:
+		return replace(&cfg->htpasswd, arg, e);
+	case OPT_TLS_CERT:
+		return replace(&cfg->tls_cert, arg, e);
+	case OPT_TLS_KEY:
+		return replace(&cfg->tls_key, arg, e);
+	case OPT_MAX_CONN:
+		if (parse_count(arg, "--max-connections", 1, 10000, &n, e) < 0)
+			return -1;
+		cfg->connections = (unsigned)n;
+		return 0;
+	case OPT_ACCESS_LOG:
+		return replace(&cfg->access_log, arg, e);
+	}
+	return rw_usage_error(e, "serve", "unknown option");
+}
+
+/* Block the stop signals in every thread (the server's inherit the mask)
+ * so that only sigwait sees them. */
+static int wait_for_stop(sigset_t *set)
+{
+	int sig = 0;
+
+	while (sigwait(set, &sig) != 0)
+		;
+	return sig;
+}
+
+int cmd_serve(int argc, char **argv, struct err *e)
+{
+	static const struct option longopts[] = {
+		RW_TRANSPORT_OPTIONS,
+		{"config", required_argument, NULL, OPT_CONFIG},
+		{"listen", required_argument, NULL, OPT_LISTEN},
+		{"upstream", required_argument, NULL, OPT_UPSTREAM},
+		{"default-upstream", required_argument, NULL, OPT_DEFAULT_UPSTREAM},
+		{"store", required_argument, NULL, OPT_STORE},
+		{"tag-ttl", required_argument, NULL, OPT_TAG_TTL},
+		{"require-instrumented", no_argument, NULL, OPT_REQUIRE},
+		{"mode", required_argument, NULL, OPT_MODE},
+		{"policy", required_argument, NULL, OPT_POLICY},
+		{"key", required_argument, NULL, OPT_KEY},
+		{"inventory", no_argument, NULL, OPT_INVENTORY},
+		{"public-host", required_argument, NULL, OPT_PUBLIC_HOST},
+		{"htpasswd", required_argument, NULL, OPT_HTPASSWD},
+		{"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+		{"tls-key", required_argument, NULL, OPT_TLS_KEY},
+		{"max-connections", required_argument, NULL, OPT_MAX_CONN},
+		{"access-log", required_argument, NULL, OPT_ACCESS_LOG},
+		{NULL, 0, NULL, 0},
+	};
+	struct mr_config cfg;
+	struct mr_mirror *mirror = NULL;
+	struct mr_server *server = NULL;
+	struct rw_common c;
+	FILE *log = stderr;
+	sigset_t stop;
+	const char *config_file = NULL;
+	int opt, rc = -1, sig, left = 0, i;
+
+	mr_config_init(&cfg);
+	rw_common_init(&c);
+	/* First pass: the configuration file, which the other options
+	 * override whatever their order. */
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config_file = argv[i + 1];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			config_file = argv[i] + 9;
+	}
+	if (config_file && mr_config_load(&cfg, config_file, e) < 0)
+		goto out;
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		int r = rw_common_option(&c, opt, optarg, e);
+
+		if (r < 0)
+			goto out;
+		if (r == 1 || opt == OPT_CONFIG)
+			continue;
+		if (opt < OPT_COMMAND_BASE) {
+			rw_bad_option(e, "serve", argv);
+			goto out;
+		}
+		if (apply_option(&cfg, opt, optarg, e) < 0)
+			goto out;
+	}
+	if (c.help) {
+		fputs(rw_serve_usage, stdout);
+		rc = 0;
+		goto out;
+	}
+	if (optind != argc) {
+		rw_usage_error(e, "serve", "takes no arguments, got '%.60s'", argv[optind]);
+		goto out;
+	}
+	if (mr_config_finish(&cfg, e) < 0)
+		goto out;
+	if (cfg.access_log && !(log = fopen(cfg.access_log, "ae"))) {
+		err_sys(e, ERR_INPUT, "cannot open the access log %.200s", cfg.access_log);
+		log = stderr;
+		goto out;
+	}
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	if (mr_mirror_new(&cfg, &c.src, warn_line, &mirror, e) < 0 ||
+	    mr_server_start(&cfg, mirror, log, &server, e) < 0)
+		goto out;
+	fprintf(stderr, "inlay serve: listening on %s://%s (port %u), store %s\n",
+		cfg.tls_cert ? "https" : "http", cfg.listen, mr_server_port(server), cfg.store);
+	sig = wait_for_stop(&stop);
+	fprintf(stderr, "inlay serve: %s: finishing the requests in flight (at most %us)\n",
+		sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg.shutdown_seconds);
+	left = mr_server_stop(server);
+	server = NULL;
+	if (left > 0)
+		fprintf(stderr, "inlay serve: %d blobs were still being stored; they are dropped\n",
+			left);
+	rc = 0;
+out:
+	if (left == 0) {
+		(void)mr_server_stop(server);
+		mr_mirror_free(mirror);
+	}
+	if (log != stderr)
+		fclose(log);
+	if (left == 0) /* else blobs still being stored read it until the exit */
+		mr_config_free(&cfg);
+	rw_common_free(&c);
+	return rc;
+}

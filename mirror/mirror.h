@@ -1,0 +1,97 @@
+/* mirror.h - what the instrumenting mirror answers, independent of HTTP
+ * (DESIGN.md section 9). server.c turns requests into these calls.
+ *
+ * A manifest by tag: the upstream tag is read (at most once per tag_ttl),
+ * the instrumented result computed from the upstream manifest and config
+ * with rw_instrument (the same deterministic function as `inlay
+ * instrument`, so every replica computes the same digest), its small
+ * objects (sensor layer, configs, manifests, signatures) stored, and only
+ * then the manifest handed out. Concurrent first requests for one tag wait
+ * for one instrumentation. Base layers are not copied first: a blob the
+ * store lacks is streamed from the upstream to the client, verified, and
+ * kept in the store as it passes (rg_blob_tee).
+ *
+ * A manifest by digest is served from the store (results, children kept
+ * unchanged, signatures); any other digest is the upstream's, passed
+ * through unchanged, or refused with require_instrumented.
+ *
+ * Thread-safe: every call may run on many threads at once. Replicas share
+ * nothing but the store: whatever one process knows (the tag cache) another
+ * recomputes to the same result. */
+#ifndef INLAY_MR_MIRROR_H
+#define INLAY_MR_MIRROR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../manifest/err.h"
+#include "../registry/registry.h"
+#include "config.h"
+#include "route.h"
+
+struct mr_mirror; /* opaque */
+
+/* Counters for /metrics, read with mr_mirror_stats. */
+struct mr_stats {
+	uint64_t instrumentations;      /* results computed (first pulls) */
+	uint64_t instrument_failures;
+	uint64_t kept_unchanged;        /* images served as upstream has them */
+	uint64_t tag_cache_hits;        /* tags answered without the upstream */
+	uint64_t tag_lookups;           /* tags read from the upstream */
+	uint64_t coalesced;             /* requests that waited for another's work */
+	uint64_t store_manifest_hits;
+	uint64_t store_blob_hits;
+	uint64_t upstream_blob_streams; /* blobs streamed from the upstream */
+	uint64_t upstream_blob_failures;
+	uint64_t upstream_errors;       /* any failed upstream request */
+	uint64_t bytes_from_upstream;
+};
+
+/* Warnings go to `warn` (a line of text), which may be NULL. cfg must
+ * outlive the mirror; ropt is copied (its strings borrowed). */
+int mr_mirror_new(const struct mr_config *cfg, const struct rg_options *ropt,
+		  void (*warn)(const char *msg), struct mr_mirror **ret, struct err *e);
+void mr_mirror_free(struct mr_mirror *m);
+
+void mr_mirror_stats(struct mr_mirror *m, struct mr_stats *ret);
+
+/* A manifest to hand out. `how` says where it came from, for the access
+ * log: "cache", "store", "instrumented", "upstream", "kept". */
+struct mr_manifest {
+	char *data;
+	size_t len;
+	char *media_type;
+	char digest[MF_DIGEST_MAX];
+	const char *how;
+};
+void mr_manifest_clear(struct mr_manifest *mf);
+
+/* The manifest `reference` of `name` (route.h) for a client that said
+ * `ns` (or NULL). Errors carry the HTTP status to answer in
+ * e->http_status, and *ret_code the distribution error code. */
+int mr_mirror_manifest(struct mr_mirror *m, const char *name, const char *ns,
+		       const char *reference, struct mr_manifest *ret, const char **ret_code,
+		       struct err *e);
+
+/* A blob to hand out: from the store's file (fd >= 0), or to be streamed
+ * from the upstream with mr_mirror_blob_stream. */
+struct mr_blob {
+	int fd;
+	int64_t size;
+	struct rg_endpoint *upstream; /* when fd < 0 */
+	bool owned;                   /* upstream is ours to free */
+};
+
+int mr_mirror_blob(struct mr_mirror *m, const char *name, const char *ns, const char *digest,
+		   struct mr_blob *ret, const char **ret_code, struct err *e);
+
+/* Stream b's bytes from the upstream to sink while storing them (see
+ * rg_blob_tee): sink sees the last byte only after the blob matched its
+ * digest; a blob that does not match is never stored. */
+int mr_mirror_blob_stream(struct mr_mirror *m, const struct mr_blob *b, const char *digest,
+			  rg_chunk_fn sink, void *sink_ctx, struct err *e);
+
+/* Closes the file or frees the endpoint. Accepts a zeroed b (fd -1). */
+void mr_blob_release(struct mr_blob *b);
+
+#endif
