@@ -19,6 +19,9 @@
 #define TAG_ENTRIES_MAX 8192
 #define ENDPOINTS_MAX 1024
 #define KEY_MAX (MR_UPSTREAM_NAME_MAX + MR_NAME_MAX + MR_REFERENCE_MAX + 8)
+#define MR_TAGS_MAX 100000
+#define UPSTREAM_TAG_PAGE 1000
+#define UPSTREAM_TAG_PAGES 200
 
 /* What one tag, as one client name spells it, resolved to. */
 struct tag_entry {
@@ -623,6 +626,108 @@ int mr_mirror_manifest(struct mr_mirror *m, const char *name, const char *ns,
 		return rc;
 	}
 	return manifest_by_tag(m, &t, name, ns, reference, ret, ret_code, e);
+}
+
+static int tag_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every tag of ep, sorted, following the upstream's own pages (Debian's
+ * Distribution 2.8 has none; others do), bounded. */
+static int all_tags(struct rg_endpoint *ep, struct rg_tag_page *ret, struct err *e)
+{
+	struct rg_tag_page all = {0}, page = {0};
+	size_t pages = 0, i;
+	char *after = NULL;
+	char **grown;
+	int rc = -1;
+
+	do {
+		if (rg_tags_list(ep, UPSTREAM_TAG_PAGE, after, &page, e) < 0)
+			goto out;
+		if (all.n + page.n > MR_TAGS_MAX || ++pages > UPSTREAM_TAG_PAGES) {
+			err_set(e, ERR_INPUT, "%s has more than %d tags; the mirror lists no more",
+				rg_endpoint_repository(ep), MR_TAGS_MAX);
+			goto out;
+		}
+		grown = realloc(all.tags, (all.n + page.n + 1) * sizeof(*grown));
+		if (!grown) {
+			err_set(e, ERR_OPERATIONAL, "out of memory");
+			goto out;
+		}
+		all.tags = grown;
+		for (i = 0; i < page.n; i++) {
+			all.tags[all.n++] = page.tags[i];
+			page.tags[i] = NULL; /* transferred */
+		}
+		free(after);
+		after = page.more ? strdup(all.tags[all.n - 1]) : NULL;
+		if (page.more && !after) {
+			err_set(e, ERR_OPERATIONAL, "out of memory");
+			goto out;
+		}
+		page.n = 0;
+		rg_tag_page_clear(&page);
+	} while (after);
+	if (all.n)
+		qsort(all.tags, all.n, sizeof(*all.tags), tag_cmp);
+	*ret = all;
+	memset(&all, 0, sizeof(all)); /* transferred */
+	rc = 0;
+out:
+	free(after);
+	rg_tag_page_clear(&page);
+	rg_tag_page_clear(&all);
+	return rc;
+}
+
+int mr_mirror_tags(struct mr_mirror *m, const char *name, const char *ns, int n, const char *last,
+		   struct rg_tag_page *ret, const char **ret_code, struct err *e)
+{
+	struct mr_target t;
+	struct rg_tag_page all = {0};
+	struct rg_endpoint *ep;
+	bool owned = false;
+	size_t start = 0, i, k;
+	int rc;
+
+	*ret_code = "UNKNOWN";
+	if (mr_route_target(m->cfg, name, ns, &t, e) < 0) {
+		*ret_code = "NAME_UNKNOWN";
+		return -1;
+	}
+	if (upstream_endpoint(m, &t, &ep, &owned, e) < 0) {
+		e->http_status = 500;
+		return -1;
+	}
+	rc = all_tags(ep, &all, e);
+	if (rc == 0) {
+		/* The page the client asked for, in lexical order (the
+		 * distribution spec's), whatever the upstream's order. */
+		while (last && start < all.n && strcmp(all.tags[start], last) <= 0)
+			start++;
+		k = n > 0 && (size_t)n < all.n - start ? (size_t)n : all.n - start;
+		for (i = 0; i < all.n; i++)
+			if (i < start || i >= start + k) {
+				free(all.tags[i]);
+				all.tags[i] = NULL;
+			}
+		memmove(all.tags, all.tags + start, k * sizeof(*all.tags));
+		all.more = start + k < all.n;
+		all.n = k;
+		*ret = all;
+	} else {
+		if (e->cls == ERR_INPUT && !e->http_status) {
+			*ret_code = "UNKNOWN";
+			e->http_status = 502;
+		} else {
+			upstream_failure(m, "NAME_UNKNOWN", ret_code, e);
+		}
+	}
+	if (owned)
+		rg_endpoint_free(ep);
+	return rc;
 }
 
 /* ---- blobs ---- */

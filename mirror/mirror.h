@@ -73,6 +73,12 @@ int mr_mirror_manifest(struct mr_mirror *m, const char *name, const char *ns,
 		       const char *reference, struct mr_manifest *ret, const char **ret_code,
 		       struct err *e);
 
+/* One page of the upstream's tags of `name` (n <= 0: the upstream's page
+ * size), after `last` (NULL: from the start): the mirror serves every tag
+ * the upstream has, each instrumented on its first pull. */
+int mr_mirror_tags(struct mr_mirror *m, const char *name, const char *ns, int n, const char *last,
+		   struct rg_tag_page *ret, const char **ret_code, struct err *e);
+
 /* A blob to hand out: from the store's file (fd >= 0), or to be streamed
  * from the upstream with mr_mirror_blob_stream. */
 struct mr_blob {

@@ -17,6 +17,7 @@
 
 #include "../manifest/buf.h"
 #include "../manifest/mediatype.h"
+#include "../manifest/ref.h"
 #include "../registry/pipe.h"
 #include "htpasswd.h"
 #include "route.h"
@@ -452,6 +453,52 @@ static enum MHD_Result blob_reply(struct MHD_Connection *c, struct request *rq,
 	return stream_blob_reply(c, rq, route->reference, &b);
 }
 
+/* GET /v2/NAME/tags/list?n=&last=: the upstream's page, under the
+ * client's name, with a Link to the next page in the client's terms. */
+static enum MHD_Result tags_reply(struct MHD_Connection *c, struct request *rq,
+				  const struct mr_route *route, const char *ns)
+{
+	const char *n_arg = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "n");
+	const char *last = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "last");
+	struct rg_tag_page page = {0};
+	struct MHD_Response *r;
+	const char *code = NULL;
+	json_t *o, *tags;
+	char *text, *end, link[MR_NAME_MAX + 2 * 140 + 64];
+	long n = 0;
+	size_t i;
+	struct err e;
+
+	err_clear(&e);
+	if (n_arg) {
+		errno = 0;
+		n = strtol(n_arg, &end, 10);
+		if (errno || end == n_arg || *end || n < 1 || n > 10000)
+			return error_reply(c, rq, MHD_HTTP_BAD_REQUEST, "PAGINATION_NUMBER_INVALID",
+					   "n must be a number from 1 to 10000");
+	}
+	if (last && !mf_tag_valid(last))
+		return error_reply(c, rq, MHD_HTTP_BAD_REQUEST, "TAG_INVALID", "last is not a tag");
+	if (mr_mirror_tags(rq->s->mirror, route->name, ns, (int)n, last, &page, &code, &e) < 0)
+		return err_reply(c, rq, code, &e);
+	tags = json_array();
+	for (i = 0; tags && i < page.n; i++)
+		json_array_append_new(tags, json_string(page.tags[i]));
+	o = tags ? json_pack("{s:s, s:o}", "name", route->name, "tags", tags) : NULL;
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	r = text ? text_response(text, "application/json") : NULL;
+	free(text);
+	if (r && page.more) {
+		snprintf(link, sizeof(link), "</v2/%s/tags/list?n=%zu&last=%s%s%s>; rel=\"next\"",
+			 route->name, n > 0 ? (size_t)n : page.n, page.tags[page.n - 1],
+			 ns ? "&ns=" : "", ns && mr_config_upstream(rq->s->cfg, ns) ? ns : "");
+		MHD_add_response_header(r, "Link", link);
+	}
+	rg_tag_page_clear(&page);
+	return queue(c, rq, 200, r);
+}
+
 /* ---- dispatch ---- */
 
 static bool authorized(struct MHD_Connection *c, struct request *rq)
@@ -497,9 +544,10 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, struct request *rq, co
 			     text_response("{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_INDEX
 					   "\",\"manifests\":[]}",
 					   MT_OCI_INDEX));
+	case MR_ROUTE_TAGS:
+		return tags_reply(c, rq, &route, ns);
 	default:
-		return error_reply(c, rq, MHD_HTTP_NOT_FOUND, "UNSUPPORTED",
-				   "tag lists are not served by this mirror yet; pull by tag");
+		return error_reply(c, rq, MHD_HTTP_NOT_FOUND, "NOT_FOUND", "no such endpoint");
 	}
 }
 

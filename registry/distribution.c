@@ -665,6 +665,66 @@ out:
 	return rc;
 }
 
+static int tags_list(struct rg_transport *t, int n, const char *last, struct buf *out,
+		     bool *ret_more, struct err *e)
+{
+	static const char *const headers[] = {"Accept: application/json", NULL};
+	struct rg_http_req req = {0};
+	struct rg_http_resp resp = {0};
+	struct dist_scopes sc = {0};
+	char subject[512], num[16], *url = NULL, *u2 = NULL;
+	struct buf errb;
+	int rc = -1;
+
+	buf_init(&errb, LIMIT_ERROR_BODY_BYTES);
+	snprintf(subject, sizeof(subject), "%s: list tags", t->repo);
+	if (dist_ready(t, e) < 0 || dist_scopes_init(t, DIST_PULL, NULL, &sc, e) < 0)
+		goto out;
+	url = dist_url(t, "/tags/list");
+	if (!url) {
+		err_set(e, ERR_OPERATIONAL, "out of memory");
+		goto out;
+	}
+	if (n > 0) {
+		snprintf(num, sizeof(num), "%d", n);
+		if (rg_url_add_query(url, "n", num, &u2, e) < 0)
+			goto out;
+		free(url);
+		url = u2;
+		u2 = NULL;
+	}
+	if (last) {
+		if (rg_url_add_query(url, "last", last, &u2, e) < 0)
+			goto out;
+		free(url);
+		url = u2;
+		u2 = NULL;
+	}
+	req.method = "GET";
+	req.url = url;
+	req.headers = headers;
+	req.out = out;
+	req.err_body = &errb;
+	req.follow_redirects = true;
+	if (dist_do(t, &req, &sc, &resp, e) < 0) {
+		err_prefix(e, "%s", subject);
+		goto out;
+	}
+	if (resp.status != 200) {
+		dist_status_error(t, subject, &resp, &errb, "repository unknown", e);
+		goto out;
+	}
+	*ret_more = resp.link && strstr(resp.link, "rel=\"next\"");
+	rc = 0;
+out:
+	free(url);
+	free(u2);
+	dist_scopes_free(&sc);
+	rg_http_resp_clear(&resp);
+	buf_free(&errb);
+	return rc;
+}
+
 static void dist_free(struct rg_transport *t)
 {
 	if (!t)
@@ -686,6 +746,7 @@ static const struct rg_transport_ops dist_ops = {
     .manifest_put = manifest_put,
     .blob_exists = blob_exists,
     .blob_open = NULL, /* blobs are behind HTTP, not in files */
+    .tags_list = tags_list,
     .blob_fetch = blob_fetch,
     .blob_upload = dist_blob_upload,
     .blob_mount = dist_blob_mount,

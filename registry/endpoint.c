@@ -3,6 +3,7 @@
 #include "registry.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +279,71 @@ int rg_blob_open(struct rg_endpoint *ep, const char *digest, int *ret_fd, int64_
 		return err_set(e, ERR_OPERATIONAL, "%s: blobs in a registry are not files",
 			       ep->repository);
 	return ep->ops->blob_open(ep->transport, digest, ret_fd, ret_size, e);
+}
+
+void rg_tag_page_clear(struct rg_tag_page *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->n; i++)
+		free(p->tags[i]);
+	free(p->tags);
+	memset(p, 0, sizeof(*p));
+}
+
+int rg_tags_list(struct rg_endpoint *ep, int n, const char *last, struct rg_tag_page *ret,
+		 struct err *e)
+{
+	struct rg_tag_page page = {0};
+	struct buf body;
+	json_error_t je;
+	json_t *doc = NULL, *tags, *v;
+	bool more = false;
+	size_t i;
+	int rc = -1;
+
+	if (!ep->ops->tags_list)
+		return err_set(e, ERR_INPUT, "%s: tags are listed from registries only",
+			       ep->repository);
+	buf_init(&body, LIMIT_MANIFEST_BYTES);
+	if (ep->ops->tags_list(ep->transport, n, last, &body, &more, e) < 0)
+		goto out;
+	doc = json_loadb(body.data ? body.data : "", body.len, JSON_REJECT_DUPLICATES, &je);
+	tags = json_object_get(doc, "tags");
+	if (!json_is_object(doc) || !(json_is_array(tags) || json_is_null(tags))) {
+		err_set(e, ERR_INPUT, "%s: the tag list is not {\"tags\": [...]}", ep->repository);
+		goto out;
+	}
+	page.tags = calloc(json_array_size(tags) + 1, sizeof(*page.tags));
+	if (!page.tags) {
+		err_set(e, ERR_OPERATIONAL, "out of memory");
+		goto out;
+	}
+	json_array_foreach(tags, i, v)
+	{
+		const char *tag = json_string_value(v);
+
+		if (!tag || !mf_tag_valid(tag)) {
+			err_set(e, ERR_INPUT, "%s: the tag list holds an invalid tag", ep->repository);
+			goto out;
+		}
+		if (!(page.tags[page.n] = strdup(tag))) {
+			err_set(e, ERR_OPERATIONAL, "out of memory");
+			goto out;
+		}
+		page.n++;
+	}
+	page.more = more && page.n > 0;
+	*ret = page;
+	memset(&page, 0, sizeof(page)); /* transferred */
+	rc = 0;
+out:
+	rg_tag_page_clear(&page);
+	json_decref(doc);
+	buf_free(&body);
+	return rc;
 }
 
 int rg_blob_size(struct rg_endpoint *ep, const char *digest, int64_t *ret_size, struct err *e)

@@ -108,8 +108,9 @@ static void resp_clear_headers(struct rg_http_resp *r)
 	free(r->www_authenticate);
 	free(r->retry_after);
 	free(r->range);
+	free(r->link);
 	r->location = r->content_type = r->digest = NULL;
-	r->www_authenticate = r->retry_after = r->range = NULL;
+	r->www_authenticate = r->retry_after = r->range = r->link = NULL;
 	r->content_length = -1;
 }
 
@@ -437,6 +438,8 @@ static size_t header_cb(char *p, size_t size, size_t nitems, void *ud)
 		slot = &r->retry_after;
 	else if (IS("Range"))
 		slot = &r->range;
+	else if (IS("Link"))
+		slot = &r->link;
 	else if (IS("Content-Length")) {
 		char num[24], *end;
 		long long n;

@@ -100,6 +100,7 @@ struct rg_http_resp {
 	char *www_authenticate; /* every WWW-Authenticate header joined by ", " */
 	char *retry_after;
 	char *range;
+	char *link; /* Link (pagination) */
 	int64_t content_length;	   /* -1 when absent */
 	bool body_started;	   /* the source was asked for bytes */
 	bool delivered;		   /* bytes reached the sink */

@@ -1043,6 +1043,7 @@ static const struct rg_transport_ops layout_ops = {
     .blob_upload = layout_blob_upload,
     .blob_mount = NULL, /* a layout has no other repositories to mount from */
     .blob_open = layout_blob_open,
+    .tags_list = NULL, /* tags of a layout are in its index.json */
     .free = layout_free,
 };
 

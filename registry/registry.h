@@ -125,6 +125,19 @@ int rg_blob_get(struct rg_endpoint *ep, const char *digest, struct buf *out, str
 int rg_blob_put(struct rg_endpoint *ep, const char *digest, const void *data, size_t len,
 		struct err *e);
 
+/* One page of a repository's tags, checked: each a valid tag. */
+struct rg_tag_page {
+	char **tags;
+	size_t n;
+	bool more; /* the registry has a next page (continue after tags[n-1]) */
+};
+void rg_tag_page_clear(struct rg_tag_page *p);
+
+/* List at most n tags (n <= 0: the registry's default page) after `last`
+ * (NULL: from the start). Registries only. */
+int rg_tags_list(struct rg_endpoint *ep, int n, const char *last, struct rg_tag_page *ret,
+		 struct err *e);
+
 /* Counters of one command run; updated by the transfer functions. */
 struct rg_stats {
 	uint64_t bytes_downloaded;

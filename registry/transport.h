@@ -53,6 +53,11 @@ struct rg_transport_ops {
 	 * transports without files. */
 	int (*blob_open)(struct rg_transport *t, const char *digest, int *ret_fd,
 			 int64_t *ret_size, struct err *e);
+	/* One page of the repository's tags (GET /tags/list?n=&last=): the
+	 * raw JSON body into out; *ret_more true when the registry linked a
+	 * next page. NULL for transports without one. */
+	int (*tags_list)(struct rg_transport *t, int n, const char *last, struct buf *out,
+			 bool *ret_more, struct err *e);
 	void (*free)(struct rg_transport *t);
 };
 

@@ -220,6 +220,20 @@ c=$(code "http://$MIR/v2/app/manifests/1" -H "Accept: application/vnd.oci.image.
 is "$c" 200 "a stalled client does not stop other requests"
 exec 7>&-
 
+# --- tag lists, with pagination -------------------------------------------
+for t in a b c; do sk copy -q "docker://$UP/app:1" "docker://$UP/paged:$t" >/dev/null 2>&1; done
+c=$(code "http://$MIR/v2/paged/tags/list?n=2")
+is "$c" 200 "a tag list through the mirror"
+is "$(jq -c '[.name, .tags]' "$T/body")" '["paged",["a","b"]]' "gives the upstream's first page under the client's name"
+like "$(header Link)" '^</v2/paged/tags/list\?n=2&last=b>; rel="next"' "with a Link to the next page"
+c=$(code "http://$MIR/v2/paged/tags/list?n=2&last=b")
+is "$(jq -c .tags "$T/body")" '["c"]' "whose page holds the rest"
+is "$(header Link)" "" "and no further link"
+run sk list-tags "docker://$MIR/paged"
+is "$(jq -c .Tags <<<"$stdout")" '["a","b","c"]' "skopeo list-tags through the mirror"
+c=$(code "http://$MIR/v2/paged/tags/list?n=0")
+is "$c" 400 "a bad page size: 400"
+
 # --- upstream down ---------------------------------------------------------------
 stop_registry UP
 c=$(code "http://$MIR2/v2/app/manifests/2")
