@@ -357,7 +357,7 @@ int mr_config_parse(struct mr_config *c, const char *json, size_t len, const cha
 	if ((v = json_object_get(root, "tls"))) {
 		static const char *const keys[] = {"cert", "key", NULL};
 
-		if (!json_is_object(v) || unknown_keys(v, keys, "tls", e) < 0 ||
+		if (!json_is_object(v) || unknown_keys(v, keys, what, e) < 0 ||
 		    get_string(v, "cert", &c->tls_cert, what, e) < 0 ||
 		    get_string(v, "key", &c->tls_key, what, e) < 0) {
 			if (!e->msg[0])
@@ -375,7 +375,7 @@ int mr_config_parse(struct mr_config *c, const char *json, size_t len, const cha
 			err_set(e, ERR_INPUT, "%s: \"limits\" must be an object", what);
 			goto out;
 		}
-		if (unknown_keys(v, keys, "limits", e) < 0 ||
+		if (unknown_keys(v, keys, what, e) < 0 ||
 		    get_uint(v, "connections", 1, 10000, what, &conn, e) < 0 ||
 		    get_uint(v, "idle_seconds", 1, 3600, what, &idle, e) < 0 ||
 		    get_uint(v, "header_bytes", 4096, 1 << 20, what, &hdr, e) < 0 ||

@@ -1,0 +1,315 @@
+/* test_mirror_config.c - the mirror's pure parts: request routes
+ * (mirror/route.c), upstream choice, rule globs and the configuration file
+ * (mirror/config.c), and htpasswd checks (mirror/htpasswd.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../mirror/config.h"
+#include "../../mirror/htpasswd.h"
+#include "../../mirror/route.h"
+
+#define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define D256 "sha256:" H64
+
+struct route_case {
+	const char *path;
+	int kind; /* -1: refused */
+	const char *name, *reference;
+	int status;       /* when refused */
+	const char *code; /* when refused */
+};
+
+static const struct route_case routes[] = {
+    {"/v2/", MR_ROUTE_BASE, "", "", 0, NULL},
+    {"/v2", MR_ROUTE_BASE, "", "", 0, NULL},
+    {"/healthz", MR_ROUTE_HEALTHZ, "", "", 0, NULL},
+    {"/metrics", MR_ROUTE_METRICS, "", "", 0, NULL},
+    {"/v2/app/manifests/1", MR_ROUTE_MANIFEST, "app", "1", 0, NULL},
+    {"/v2/library/busybox/manifests/latest", MR_ROUTE_MANIFEST, "library/busybox", "latest", 0,
+     NULL},
+    {"/v2/a/manifests/" D256, MR_ROUTE_MANIFEST, "a", D256, 0, NULL},
+    {"/v2/a/b/blobs/" D256, MR_ROUTE_BLOB, "a/b", D256, 0, NULL},
+    /* a name may hold an action word as a component: the last one counts */
+    {"/v2/x/blobs/y/blobs/" D256, MR_ROUTE_BLOB, "x/blobs/y", D256, 0, NULL},
+    {"/v2/x/manifests/tags/list", MR_ROUTE_TAGS, "x/manifests", "", 0, NULL},
+    {"/v2/team/app/tags/list", MR_ROUTE_TAGS, "team/app", "", 0, NULL},
+    {"/v2/app/referrers/" D256, MR_ROUTE_REFERRERS, "app", D256, 0, NULL},
+    {"/v2/app/manifests/sha256-" H64 ".sig", MR_ROUTE_MANIFEST, "app", "sha256-" H64 ".sig", 0,
+     NULL},
+    {"/v2/UPPER/manifests/1", -1, NULL, NULL, 400, "NAME_INVALID"},
+    {"/v2/a//b/manifests/1", -1, NULL, NULL, 400, "NAME_INVALID"},
+    {"/v2/../etc/manifests/1", -1, NULL, NULL, 400, "NAME_INVALID"},
+    {"/v2/manifests/1", -1, NULL, NULL, 404, "NOT_FOUND"},
+    {"/v2/a/manifests/a:b:c", -1, NULL, NULL, 400, "DIGEST_INVALID"},
+    {"/v2/a/manifests/-x", -1, NULL, NULL, 400, "TAG_INVALID"},
+    {"/v2/a/manifests/", -1, NULL, NULL, 400, "TAG_INVALID"},
+    {"/v2/a/blobs/latest", -1, NULL, NULL, 400, "DIGEST_INVALID"},
+    {"/v2/a/blobs/sha256:zz", -1, NULL, NULL, 400, "DIGEST_INVALID"},
+    {"/v2/a/tags/other", -1, NULL, NULL, 404, "NOT_FOUND"},
+    {"/v2/a/uploads/", -1, NULL, NULL, 404, "NOT_FOUND"},
+    {"/etc/passwd", -1, NULL, NULL, 404, "NOT_FOUND"},
+    {"", -1, NULL, NULL, 404, "NOT_FOUND"},
+};
+
+static void test_routes(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const struct route_case *c = &routes[i];
+		struct mr_route r;
+		struct err e;
+		int rc;
+
+		err_clear(&e);
+		memset(&r, 0, sizeof(r));
+		rc = mr_route_parse(c->path, &r, &e);
+		if (c->kind < 0) {
+			if (rc == 0)
+				fail_msg("%s: accepted", c->path);
+			assert_int_equal(e.http_status, c->status);
+			assert_string_equal(r.error_code, c->code);
+			assert_true(e.msg[0] != '\0');
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("%s: %s", c->path, e.msg);
+		assert_int_equal(r.kind, c->kind);
+		assert_string_equal(r.name, c->name);
+		assert_string_equal(r.reference, c->reference);
+	}
+}
+
+static void test_route_long_name(void **state)
+{
+	char path[700], name[300];
+	struct mr_route r;
+	struct err e;
+
+	(void)state;
+	memset(name, 'a', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	snprintf(path, sizeof(path), "/v2/%s/manifests/1", name);
+	assert_int_equal(mr_route_parse(path, &r, &e), -1);
+	assert_int_equal(e.http_status, 400);
+}
+
+static void config_with(struct mr_config *c, const char *json)
+{
+	struct err e;
+
+	mr_config_init(c);
+	err_clear(&e);
+	if (mr_config_parse(c, json, strlen(json), "test", &e) < 0 || mr_config_finish(c, &e) < 0)
+		fail_msg("%s: %s", json, e.msg);
+}
+
+static void test_targets(void **state)
+{
+	struct mr_config c;
+	struct mr_target t;
+	struct err e;
+
+	(void)state;
+	config_with(&c, "{\"store\":\"oci:/s\",\"upstreams\":{"
+			"\"docker.io\":{\"url\":\"https://registry-1.docker.io\"},"
+			"\"local\":{\"url\":\"http://127.0.0.1:5000\"}},"
+			"\"default_upstream\":\"docker.io\"}");
+	/* containerd's ?ns= */
+	assert_int_equal(mr_route_target(&c, "busybox", "docker.io", &t, &e), 0);
+	assert_string_equal(t.upstream->name, "docker.io");
+	assert_string_equal(t.repository, "library/busybox");
+	assert_true(t.upstream->docker_hub);
+	/* a path prefix */
+	assert_int_equal(mr_route_target(&c, "local/team/app", NULL, &t, &e), 0);
+	assert_string_equal(t.upstream->name, "local");
+	assert_string_equal(t.repository, "team/app");
+	assert_true(t.upstream->plain_http);
+	assert_false(t.upstream->docker_hub);
+	/* neither: the default; an unknown ns changes nothing */
+	assert_int_equal(mr_route_target(&c, "team/app", "quay.io", &t, &e), 0);
+	assert_string_equal(t.upstream->name, "docker.io");
+	assert_string_equal(t.repository, "team/app");
+	mr_config_free(&c);
+
+	config_with(&c, "{\"store\":\"oci:/s\",\"upstreams\":{"
+			"\"a\":{\"url\":\"http://127.0.0.1:1\"},\"b\":{\"url\":\"http://127.0.0.1:2\"}}}");
+	assert_int_equal(mr_route_target(&c, "app", NULL, &t, &e), -1);
+	assert_int_equal(e.http_status, 404);
+	assert_int_equal(mr_route_target(&c, "b/app", NULL, &t, &e), 0);
+	assert_string_equal(t.upstream->host, "127.0.0.1:2");
+	/* the prefix alone names no repository */
+	assert_int_equal(mr_route_target(&c, "b", "a", &t, &e), 0);
+	assert_string_equal(t.upstream->name, "a");
+	mr_config_free(&c);
+}
+
+static void test_globs(void **state)
+{
+	(void)state;
+	assert_true(mr_glob_match("docker.io/library/*", "docker.io/library/busybox"));
+	assert_false(mr_glob_match("docker.io/library/*", "docker.io/library/a/b"));
+	assert_true(mr_glob_match("docker.io/**", "docker.io/library/a/b"));
+	assert_true(mr_glob_match("*/team/*", "local/team/app"));
+	assert_false(mr_glob_match("*/team/*", "local/other/app"));
+	assert_true(mr_glob_match("local/app", "local/app"));
+	assert_false(mr_glob_match("local/app", "local/app2"));
+	assert_true(mr_glob_match("**", ""));
+	assert_true(mr_glob_match("a*b*c", "aXXbYYc"));
+	assert_false(mr_glob_match("a*b*c", "aXXbYY"));
+}
+
+static void test_rules(void **state)
+{
+	struct mr_config c;
+	const struct mr_rule *r;
+
+	(void)state;
+	config_with(&c, "{\"store\":\"oci:/s\",\"upstreams\":{\"up\":{\"url\":\"http://h:1\"}},"
+			"\"mode\":\"learn\",\"rules\":["
+			"{\"match\":\"up/vendor/**\",\"action\":\"passthrough\"},"
+			"{\"match\":\"up/prod/*\",\"mode\":\"enforce\",\"inventory\":true}]}");
+	r = mr_config_rule(&c, "up", "vendor/x/y");
+	assert_int_equal(r->action, MR_PASSTHROUGH);
+	r = mr_config_rule(&c, "up", "prod/api");
+	assert_int_equal(r->action, MR_INSTRUMENT);
+	assert_string_equal(r->mode, "enforce");
+	assert_true(r->inventory);
+	r = mr_config_rule(&c, "up", "dev/api");
+	assert_ptr_equal(r, &c.defaults);
+	assert_string_equal(r->mode, "learn");
+	assert_int_equal(c.tag_ttl, 300);
+	mr_config_free(&c);
+}
+
+static const char *const bad_configs[] = {
+    "[]",
+    "{\"unknown\":1}",
+    "{\"upstreams\":{\"Up\":{\"url\":\"http://h\"}}}",
+    "{\"upstreams\":{\"up\":{\"url\":\"ftp://h\"}}}",
+    "{\"upstreams\":{\"up\":{\"url\":\"http://h/path\"}}}",
+    "{\"upstreams\":{\"up\":{\"url\":\"http://\"}}}",
+    "{\"upstreams\":{\"up\":{}}}",
+    "{\"upstreams\":{\"up\":{\"url\":\"http://h\",\"x\":1}}}",
+    "{\"tag_ttl\":-1}",
+    "{\"tag_ttl\":\"5m\"}",
+    "{\"mode\":\"block\"}",
+    "{\"action\":\"passthrough\"}",
+    "{\"rules\":[{\"action\":\"instrument\"}]}",
+    "{\"rules\":[{\"match\":\"a\",\"action\":\"copy\"}]}",
+    "{\"rules\":[{\"match\":\"a\",\"nope\":true}]}",
+    "{\"limits\":{\"connections\":0}}",
+    "{\"limits\":{\"header_bytes\":10}}",
+    "{\"tls\":{\"cert\":\"a\",\"other\":\"b\"}}",
+    "{\"require_instrumented\":\"yes\"}",
+    "{\"listen\":\"a\",\"listen\":\"b\"}",
+    "{\"store\":\"\"}",
+    "{",
+};
+
+static void test_bad_configs(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad_configs) / sizeof(bad_configs[0]); i++) {
+		struct mr_config c;
+		struct err e;
+
+		mr_config_init(&c);
+		err_clear(&e);
+		if (mr_config_parse(&c, bad_configs[i], strlen(bad_configs[i]), "cfg", &e) == 0)
+			fail_msg("accepted: %s", bad_configs[i]);
+		assert_int_equal(e.cls, ERR_INPUT);
+		if (strncmp(e.msg, "cfg", 3) != 0)
+			fail_msg("%s: the message does not name the file: %s", bad_configs[i], e.msg);
+		mr_config_free(&c);
+	}
+}
+
+static void test_finish(void **state)
+{
+	struct mr_config c;
+	struct err e;
+
+	(void)state;
+	mr_config_init(&c);
+	assert_int_equal(mr_config_finish(&c, &e), -1); /* no store */
+	assert_non_null(strstr(e.msg, "--store"));
+	assert_int_equal(mr_config_add_upstream(&c, "up=http://127.0.0.1:5000", &e), 0);
+	c.store = strdup("registry.example.com/x");
+	assert_int_equal(mr_config_finish(&c, &e), -1); /* not a layout */
+	free(c.store);
+	c.store = strdup("oci:/tmp/s");
+	c.tls_cert = strdup("cert.pem");
+	assert_int_equal(mr_config_finish(&c, &e), -1); /* cert without key */
+	free(c.tls_cert);
+	c.tls_cert = NULL;
+	assert_int_equal(mr_config_finish(&c, &e), 0);
+	assert_string_equal(c.default_upstream, "up");
+	assert_string_equal(c.listen, "127.0.0.1:5050");
+	assert_string_equal(c.public_host, "127.0.0.1:5050");
+	assert_string_equal(c.defaults.mode, "monitor");
+	assert_int_equal(mr_config_add_upstream(&c, "noequals", &e), -1);
+	mr_config_free(&c);
+}
+
+/* A bcrypt hash of "s3cret" at cost 4, made with `htpasswd -nbB -C 4`. */
+static void test_htpasswd(void **state)
+{
+	char path[] = "/tmp/inlay-htpasswd-XXXXXX", user[MR_USER_MAX];
+	const char *file = "# users\n\nalice:$2y$04$Llxlb8PPRKxt536P6tWgxuADeEF/XoUSZBr.x1hKsCdnk59ZyIQDO\n";
+	struct mr_htpasswd *h = NULL;
+	struct err e;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs(file, f);
+	fclose(f);
+	assert_int_equal(mr_htpasswd_load(path, &h, &e), 0);
+	/* "alice:s3cret" */
+	assert_true(mr_htpasswd_check(h, "Basic YWxpY2U6czNjcmV0", user));
+	assert_string_equal(user, "alice");
+	assert_true(mr_htpasswd_check(h, "basic YWxpY2U6czNjcmV0", user)); /* remembered */
+	/* "alice:wrong", "bob:s3cret", not base64, no colon, another scheme */
+	assert_false(mr_htpasswd_check(h, "Basic YWxpY2U6d3Jvbmc=", user));
+	assert_string_equal(user, "alice");
+	assert_false(mr_htpasswd_check(h, "Basic Ym9iOnMzY3JldA==", user));
+	assert_false(mr_htpasswd_check(h, "Basic !!!!", user));
+	assert_false(mr_htpasswd_check(h, "Basic YWxpY2U=", user));
+	assert_false(mr_htpasswd_check(h, "Bearer YWxpY2U6czNjcmV0", user));
+	assert_false(mr_htpasswd_check(h, NULL, user));
+	mr_htpasswd_free(h);
+
+	f = fopen(path, "w");
+	fputs("alice:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n", f);
+	fclose(f);
+	assert_int_equal(mr_htpasswd_load(path, &h, &e), -1);
+	assert_non_null(strstr(e.msg, ":1: only bcrypt"));
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_routes),   cmocka_unit_test(test_route_long_name),
+	    cmocka_unit_test(test_targets),  cmocka_unit_test(test_globs),
+	    cmocka_unit_test(test_rules),    cmocka_unit_test(test_bad_configs),
+	    cmocka_unit_test(test_finish),   cmocka_unit_test(test_htpasswd),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
