@@ -196,6 +196,44 @@ b64=$(printf 'alice:%s' "$AUTH_PASS" | base64 -w0)
 ok "no credential in the access log" bash -c "! grep -q -e '$AUTH_PASS' -e '$b64' -e 'Authorization' '$AUTH_LOG'"
 like "$(grep '"route":"manifest","status":200' "$AUTH_LOG" | head -n 1)" '"user":"alice"' "the log names the user"
 
+# --- TLS --------------------------------------------------------------------
+_mk_tls "$T/tls" || bail_out "openssl: $(cat "$T/tls/openssl.log")"
+start_mirror TLS --upstream "up=http://$UP" --store "oci:$STORE" \
+	--tls-cert "$T/tls/server.crt" --tls-key "$T/tls/server.key"
+c=$(code "https://$TLS/v2/app/manifests/1" --cacert "$T/tls/ca.crt" -H "Accept: application/vnd.oci.image.manifest.v1+json")
+is "$c" 200 "over HTTPS with the server's CA"
+is "$(sha256_file "$T/body")" "$MIR_DIGEST" "the same result"
+c=$(code "http://$TLS/v2/")
+isnt "$c" 200 "plain HTTP to the TLS port gets no answer"
+run "$INLAY" copy --quiet --ca-file "$T/tls/ca.crt" "$TLS/app:1" "oci:$T/tls-copy:1"
+is "$status" 0 "inlay copy from the HTTPS mirror with --ca-file"
+
+# --- a configuration file: rules ----------------------------------------------
+cat >"$T/serve.json" <<EOF
+{"store": "oci:$STORE",
+ "upstreams": {"up": {"url": "http://$UP"}},
+ "mode": "learn",
+ "rules": [{"match": "up/vendor/**", "action": "passthrough"},
+           {"match": "up/prod/*", "mode": "enforce"}]}
+EOF
+sk copy -q "docker://$UP/app:1" "docker://$UP/vendor/tool:1" >/dev/null 2>&1
+sk copy -q "docker://$UP/app:1" "docker://$UP/prod/api:1" >/dev/null 2>&1
+sk copy -q "docker://$UP/app:1" "docker://$UP/dev/api:1" >/dev/null 2>&1
+start_mirror CONF --config "$T/serve.json"
+is "$(skopeo_digest "docker://$CONF/vendor/tool:1")" "$SRC_DIGEST" "a passthrough rule serves the upstream image unchanged"
+sensor_mode() { # the mode in the sensor.json of REF's sensor layer
+	local l=$T/mode-$RANDOM
+	sk copy -q "docker://$1" "oci:$l:x" >/dev/null 2>&1 || return 1
+	tar -xzOf "$(layout_blob "$l" "$(jq -r '.layers[-1].digest' "$(layout_blob "$l" "$(layout_digest "$l" x)")")")" \
+		.inlay/sensor.json | jq -r .mode
+}
+is "$(sensor_mode "$CONF/prod/api:1")" enforce "a rule's mode reaches the sensor"
+is "$(sensor_mode "$CONF/dev/api:1")" learn "repositories no rule names get the top-level mode"
+echo '{"upstreams": {"up": {"url": "http://x"}}, "nope": 1}' >"$T/bad.json"
+run "$INLAY" serve --config "$T/bad.json" --store "oci:$T/s"
+is "$status" 2 "an unknown key in the configuration: exit 2"
+like "$stderr" 'bad.json: unknown key "nope"' "naming the file and the key"
+
 # --- hostile requests ------------------------------------------------------------
 c=$(code "http://$MIR/v2/UPPER/manifests/1")
 is "$c" 400 "an invalid repository name: 400"
