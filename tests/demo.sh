@@ -143,5 +143,17 @@ runc delete -f "inlay-demo-$$" >/dev/null 2>&1
 sed 's/^/    /' "$T/run.out"
 grep '^{' "$T/run.err" | jq -c 'select(.rule == "drift detected" or .rule == "policy violation") | {rule, priority, output}' | sed 's/^/    /'
 
+step "Serve it: a mirror that instruments whatever is pulled through it"
+start_mirror MIR --upstream "local=http://$REG" --store "oci:$T/mirror-store"
+say "inlay serve listens on $MIR, in front of the registry at $REG."
+say "skopeo pulls the plain image's name through it and gets the instrumented image:"
+show skopeo --policy "$_SK_POLICY" copy -q --src-tls-verify=false "docker://$MIR/${SRC#*/}" "oci:$T/mirror:demo"
+MIR_DIGEST=$(skopeo_digest "docker://$MIR/${SRC#*/}")
+say "Mirror result $MIR_DIGEST, built from $DIGEST;"
+say "its entrypoint: $(skopeo --policy "$_SK_POLICY" inspect --config --raw --tls-verify=false "docker://$MIR/${SRC#*/}" | jq -c .config.Entrypoint)"
+say "The mirror's access log (base layers streamed from upstream, kept as they passed):"
+grep '^{"time"' "$MIR_LOG" | jq -c '{route, status, source, bytes}' | sed 's/^/    /' | head -n 12
+say "Its metrics: $(curl -s "http://$MIR/metrics" | grep -E '^inlay_mirror_(instrumentations|upstream_blob_streams)_total' | tr '\n' ' ')"
+
 step "Done"
 say "Stopping the registry and removing \$TMP."
