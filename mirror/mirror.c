@@ -17,6 +17,7 @@
 
 #define TAG_BUCKETS 4096
 #define TAG_ENTRIES_MAX 8192
+#define TAG_CACHE_BYTES (32u * 1024 * 1024) /* manifests kept in all entries */
 #define ENDPOINTS_MAX 1024
 #define KEY_MAX (MR_UPSTREAM_NAME_MAX + MR_NAME_MAX + MR_REFERENCE_MAX + 8)
 #define MR_TAGS_MAX 100000
@@ -52,6 +53,7 @@ struct mr_mirror {
 	pthread_cond_t changed; /* a busy entry became free */
 	struct tag_entry *buckets[TAG_BUCKETS];
 	size_t n_entries;
+	size_t cached_bytes; /* of the entries' results */
 	struct upstream_ep eps[ENDPOINTS_MAX];
 	size_t n_eps;
 
@@ -343,6 +345,7 @@ static struct tag_entry *entry_get(struct mr_mirror *m, const char *key)
 			struct tag_entry *gone = *oldest;
 
 			*oldest = gone->next;
+			m->cached_bytes -= gone->result.len;
 			free(gone->key);
 			mr_manifest_clear(&gone->result);
 			free(gone);
@@ -557,12 +560,17 @@ static int manifest_by_tag(struct mr_mirror *m, const struct mr_target *t, const
 			 ret_code, e);
 
 	pthread_mutex_lock(&m->lock);
-	if (rc == 0) {
+	m->cached_bytes -= entry->result.len;
+	mr_manifest_clear(&entry->result);
+	entry->valid = false;
+	if (rc == 0 && m->cached_bytes + ret->len <= TAG_CACHE_BYTES) {
 		struct mr_manifest copy;
 
+		/* Past the bound the tag is read upstream each time: correct,
+		 * only slower. */
 		if (manifest_copy(ret, &copy, e) == 0) {
-			mr_manifest_clear(&entry->result);
 			entry->result = copy;
+			m->cached_bytes += copy.len;
 			snprintf(entry->upstream_digest, sizeof(entry->upstream_digest), "%s",
 				 upstream_digest);
 			entry->valid = true;

@@ -198,9 +198,22 @@ static void test_blob_round_trip(void **state)
 		data[i] = (char)(i * 31 + (i >> 9));
 	ly_sha256_digest(data, sizeof(data), digest);
 
-	assert_int_equal(f->ops->blob_exists(f->t, digest, &e), 0);
+	assert_int_equal(f->ops->blob_exists(f->t, digest, NULL, &e), 0);
 	assert_int_equal(upload(f, digest, data, sizeof(data), (int64_t)sizeof(data), &e), 0);
-	assert_int_equal(f->ops->blob_exists(f->t, digest, &e), 1);
+	assert_int_equal(f->ops->blob_exists(f->t, digest, NULL, &e), 1);
+	{
+		int64_t size = -1;
+		int fd = -1;
+
+		assert_int_equal(f->ops->blob_exists(f->t, digest, &size, &e), 1);
+		assert_int_equal(size, (int64_t)sizeof(data));
+		size = -1;
+		/* blob_open hands out the verified file itself (for sendfile) */
+		assert_int_equal(f->ops->blob_open(f->t, digest, &fd, &size, &e), 1);
+		assert_true(fd >= 0);
+		assert_int_equal(size, (int64_t)sizeof(data));
+		close(fd);
+	}
 
 	/* The layout was created by the write, as other tools expect it. */
 	snprintf(path, sizeof(path), "%s/oci-layout", f->dir);
@@ -235,7 +248,7 @@ static void test_blob_digest_mismatch(void **state)
 	assert_int_equal(upload(f, digest, "some bytes", 10, 10, &e), -1);
 	assert_int_equal(e.cls, ERR_VERIFY);
 	assert_non_null(strstr(e.msg, "does not match"));
-	assert_int_equal(f->ops->blob_exists(f->t, digest, &e), 0);
+	assert_int_equal(f->ops->blob_exists(f->t, digest, NULL, &e), 0);
 	snprintf(path, sizeof(path), "%s/blobs/sha256", f->dir);
 	assert_int_equal(count_entries(path), 0);
 }
@@ -258,7 +271,7 @@ static void test_blob_size_mismatch_and_abort(void **state)
 	assert_int_not_equal(e.cls, ERR_OK);
 	snprintf(path, sizeof(path), "%s/blobs/sha256", f->dir);
 	assert_int_equal(count_entries(path), 0);
-	assert_int_equal(f->ops->blob_exists(f->t, digest, &e), 0);
+	assert_int_equal(f->ops->blob_exists(f->t, digest, NULL, &e), 0);
 }
 
 static void test_blob_missing(void **state)
@@ -295,7 +308,7 @@ static void test_bad_digests_refused(void **state)
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		e.cls = ERR_OK;
-		assert_int_equal(f->ops->blob_exists(f->t, bad[i], &e), -1);
+		assert_int_equal(f->ops->blob_exists(f->t, bad[i], NULL, &e), -1);
 		assert_int_equal(e.cls, ERR_INPUT);
 		e.cls = ERR_OK;
 		assert_int_equal(upload(f, bad[i], "x", 1, 1, &e), -1);
