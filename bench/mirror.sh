@@ -42,12 +42,18 @@ rm -rf "$T/img"
 
 # wrk_rate URL HEADER: requests/s and transfer bytes/s of one wrk run.
 wrk_run() {
-	wrk -t2 -c"$CONNS" -d"${SECS}s" -H "$2" "$1" 2>&1 | awk '
+	wrk -t2 -c"$CONNS" -d"${SECS}s" --timeout 10s -H "$2" "$1" >"$T/wrk.out" 2>&1
+	# A server answering errors fast is no result.
+	if grep -q -e "Non-2xx" -e "Socket errors" "$T/wrk.out"; then
+		say "wrk on $1: $(grep -e Non-2xx -e 'Socket errors' "$T/wrk.out")"
+		touch "$T/wrk.failed"
+	fi
+	awk '
 		/^Requests\/sec:/ { r = $2 }
 		/^Transfer\/sec:/ { t = $2; u = t; sub(/[0-9.]+/, "", u); sub(/[A-Za-z]+$/, "", t)
 			m = (u == "GB") ? 1024 : (u == "MB") ? 1 : (u == "KB") ? 1 / 1024 : 1 / 1048576
 			t = t * m }
-		END { printf "%s %s\n", r, t }'
+		END { printf "%s %s\n", r, t }' "$T/wrk.out"
 }
 
 start_mirror MIR --upstream "up=http://$UP" --store "oci:$T/store" --access-log /dev/null >&2
@@ -113,18 +119,23 @@ for ((i = 1; i <= RUNS; i++)); do
 	v=F$i
 	ttm_small+=("$(ttm_secs "http://${!v}/v2/small/manifests/1")")
 	ttm_big+=("$(ttm_secs "http://${!v}/v2/one/manifests/1")")
-	stop_pid "$(eval echo "\$F${i}_PID")"
+	pid_var=F${i}_PID
+	stop_pid "${!pid_var}"
+	_untrack_pid "${!pid_var}"
 	rm -rf "$T/fstore-$i"
 	start_mirror "G$i" --upstream "up=http://$UP" --store "oci:$T/gstore-$i" --access-log /dev/null >&2
 	v=G$i
 	p_inlay+=("$(pull_secs "${!v}/one:1")") || bail_out "pull through the mirror failed"
-	stop_pid "$(eval echo "\$G${i}_PID")"
+	pid_var=G${i}_PID
+	stop_pid "${!pid_var}"
+	_untrack_pid "${!pid_var}"
 	rm -rf "$T/gstore-$i"
 	start_proxy "P$i"
 	v=P$i
 	p_proxy+=("$(pull_secs "${!v}/one:1")") || bail_out "pull through the proxy failed"
 	pid_var=P${i}_PID dir_var=P${i}_DIR
 	stop_pid "${!pid_var}"
+	_untrack_pid "${!pid_var}"
 	rm -rf "${!dir_var}"
 done
 
@@ -132,7 +143,7 @@ mi=$(median "${m_inlay[@]}") mr=$(median "${m_reg[@]}")
 bi=$(median "${b_inlay[@]}") br=$(median "${b_reg[@]}")
 pi=$(median "${p_inlay[@]}") pp=$(median "${p_proxy[@]}")
 md "## inlay serve against docker-registry" "" \
-	"Machine: $(nproc) CPUs, $(uname -r); wrk -t2 -c$CONNS -d${SECS}s; $RUNS alternating runs per side; medians, ranges in brackets." "" \
+	"Machine: $(nproc) CPUs, $(uname -r); wrk -t2 -c$CONNS -d${SECS}s --timeout 10s; $RUNS alternating runs per side; medians, ranges in brackets." "" \
 	"| measurement | inlay serve | docker-registry | ratio |" "|---|---|---|---|" \
 	"| warm manifest GET, requests/s | $mi [$(range "${m_inlay[@]}")] | $mr [$(range "${m_reg[@]}")] | $(ratio "$mi" "$mr") |" \
 	"| warm 16 MiB blob GET, MB/s | $bi [$(range "${b_inlay[@]}")] | $br [$(range "${b_reg[@]}")] | $(ratio "$bi" "$br") |" \
@@ -145,3 +156,5 @@ goal "warm manifest throughput, inlay / docker-registry" "$(ratio "$mi" "$mr")" 
 goal "warm blob throughput, inlay / docker-registry" "$(ratio "$bi" "$br")" ge 0.9
 goal "peak RSS under that load, MiB" "$(mib "$RSS_KB")" le 64
 goal "first pull 200 MiB, instrumenting mirror / registry proxy" "$(ratio "$pi" "$pp")" le 1.2
+[ ! -e "$T/wrk.failed" ] || BENCH_FAILED=1
+exit "$BENCH_FAILED"

@@ -2,6 +2,7 @@
  * (DESIGN.md section 9). Reads the configuration, starts the server, and
  * waits for SIGTERM or SIGINT to stop it gracefully. */
 #include <errno.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -69,20 +70,21 @@ enum {
 	OPT_ACCESS_LOG,
 };
 
+/* The mirror's warnings, as JSON lines in the access log (one stdio call
+ * a line, as the server writes its own). */
+static FILE *warn_log;
+
 static void warn_line(const char *msg)
 {
-	fprintf(stderr, "inlay serve: warning: %s\n", msg);
-}
+	json_t *o = json_pack("{s:s, s:s}", "level", "warning", "message", msg);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
-static int replace(char **dst, const char *v, struct err *e)
-{
-	char *s = strdup(v);
-
-	if (!s)
-		return err_set(e, ERR_OPERATIONAL, "out of memory");
-	free(*dst);
-	*dst = s;
-	return 0;
+	json_decref(o);
+	if (text) {
+		fprintf(warn_log ? warn_log : stderr, "%s\n", text);
+		fflush(warn_log ? warn_log : stderr);
+	}
+	free(text);
 }
 
 static int parse_count(const char *arg, const char *what, long min, long max, long *ret,
@@ -106,13 +108,13 @@ static int apply_option(struct mr_config *cfg, int opt, const char *arg, struct 
 
 	switch (opt) {
 	case OPT_LISTEN:
-		return replace(&cfg->listen, arg, e);
+		return mr_config_set(&cfg->listen, arg, e);
 	case OPT_UPSTREAM:
 		return mr_config_add_upstream(cfg, arg, e);
 	case OPT_DEFAULT_UPSTREAM:
-		return replace(&cfg->default_upstream, arg, e);
+		return mr_config_set(&cfg->default_upstream, arg, e);
 	case OPT_STORE:
-		return replace(&cfg->store, arg, e);
+		return mr_config_set(&cfg->store, arg, e);
 	case OPT_TAG_TTL:
 		if (parse_count(arg, "--tag-ttl", 0, 7L * 24 * 3600, &n, e) < 0)
 			return -1;
@@ -125,7 +127,7 @@ static int apply_option(struct mr_config *cfg, int opt, const char *arg, struct 
 		if (strcmp(arg, "monitor") != 0 && strcmp(arg, "learn") != 0 &&
 		    strcmp(arg, "enforce") != 0)
 			return rw_usage_error(e, "serve", "--mode takes monitor, learn or enforce");
-		return replace(&cfg->defaults.mode, arg, e);
+		return mr_config_set(&cfg->defaults.mode, arg, e);
 	case OPT_POLICY: {
 		char *policy = NULL;
 
@@ -148,20 +150,20 @@ static int apply_option(struct mr_config *cfg, int opt, const char *arg, struct 
 		cfg->defaults.inventory = true;
 		return 0;
 	case OPT_PUBLIC_HOST:
-		return replace(&cfg->public_host, arg, e);
+		return mr_config_set(&cfg->public_host, arg, e);
 	case OPT_HTPASSWD:
-		return replace(&cfg->htpasswd, arg, e);
+		return mr_config_set(&cfg->htpasswd, arg, e);
 	case OPT_TLS_CERT:
-		return replace(&cfg->tls_cert, arg, e);
+		return mr_config_set(&cfg->tls_cert, arg, e);
 	case OPT_TLS_KEY:
-		return replace(&cfg->tls_key, arg, e);
+		return mr_config_set(&cfg->tls_key, arg, e);
 	case OPT_MAX_CONN:
 		if (parse_count(arg, "--max-connections", 1, 10000, &n, e) < 0)
 			return -1;
 		cfg->connections = (unsigned)n;
 		return 0;
 	case OPT_ACCESS_LOG:
-		return replace(&cfg->access_log, arg, e);
+		return mr_config_set(&cfg->access_log, arg, e);
 	}
 	return rw_usage_error(e, "serve", "unknown option");
 }
@@ -251,6 +253,7 @@ int cmd_serve(int argc, char **argv, struct err *e)
 		log = stderr;
 		goto out;
 	}
+	warn_log = log;
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
@@ -274,7 +277,7 @@ out:
 		(void)mr_server_stop(server);
 		mr_mirror_free(mirror);
 	}
-	if (log != stderr)
+	if (log != stderr && left == 0)
 		fclose(log);
 	if (left == 0) /* else blobs still being stored read it until the exit */
 		mr_config_free(&cfg);

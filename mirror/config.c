@@ -61,7 +61,7 @@ void mr_config_free(struct mr_config *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static int set_string(char **dst, const char *v, struct err *e)
+int mr_config_set(char **dst, const char *v, struct err *e)
 {
 	char *s = strdup(v);
 
@@ -198,7 +198,7 @@ static int rule_options(json_t *o, struct mr_rule *r, const char *where, struct 
 		if (!m || (strcmp(m, "monitor") != 0 && strcmp(m, "learn") != 0 &&
 			   strcmp(m, "enforce") != 0))
 			return err_set(e, ERR_INPUT, "%s: \"mode\" is monitor, learn or enforce", where);
-		if (set_string(&r->mode, m, e) < 0)
+		if (mr_config_set(&r->mode, m, e) < 0)
 			return -1;
 	}
 	if ((v = json_object_get(o, "policy"))) {
@@ -251,7 +251,7 @@ static int get_string(json_t *o, const char *key, char **dst, const char *where,
 		return 0;
 	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 4096)
 		return err_set(e, ERR_INPUT, "%s: \"%s\" must be a non-empty string", where, key);
-	return set_string(dst, json_string_value(v), e);
+	return mr_config_set(dst, json_string_value(v), e);
 }
 
 static const char *const top_keys[] = {
@@ -305,7 +305,7 @@ static int parse_rules(struct mr_config *c, json_t *rules, const char *what, str
 		memset(rule, 0, sizeof(*rule));
 		rule->action = MR_INSTRUMENT;
 		c->n_rules++;
-		if (set_string(&rule->match, match, e) < 0 || rule_options(r, rule, where, e) < 0)
+		if (mr_config_set(&rule->match, match, e) < 0 || rule_options(r, rule, where, e) < 0)
 			return -1;
 	}
 	return 0;
@@ -392,7 +392,7 @@ out:
 	return rc;
 }
 
-int mr_config_load(struct mr_config *c, const char *path, struct err *e)
+int mr_read_file(const char *path, size_t max, char **ret, size_t *ret_len, struct err *e)
 {
 	FILE *f = fopen(path, "re");
 	struct buf b;
@@ -401,22 +401,44 @@ int mr_config_load(struct mr_config *c, const char *path, struct err *e)
 	int rc = -1;
 
 	if (!f)
-		return err_sys(e, ERR_INPUT, "cannot open config %.200s", path);
-	buf_init(&b, CONFIG_FILE_MAX);
+		return err_sys(e, ERR_INPUT, "cannot open %.200s", path);
+	buf_init(&b, max + 1);
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_append(&b, chunk, n) < 0) {
-			err_set(e, ERR_INPUT, "config %.200s: larger than %u bytes", path,
-				CONFIG_FILE_MAX);
+		if (buf_append(&b, chunk, n) < 0 || b.len > max) {
+			err_set(e, ERR_INPUT, "%.200s is larger than %zu bytes", path, max);
 			goto out;
 		}
 	if (ferror(f)) {
-		err_sys(e, ERR_INPUT, "cannot read config %.200s", path);
+		err_sys(e, ERR_INPUT, "cannot read %.200s", path);
 		goto out;
 	}
-	rc = mr_config_parse(c, b.data ? b.data : "", b.len, path, e);
+	if (buf_append(&b, "", 1) < 0) {
+		err_set(e, ERR_OPERATIONAL, "out of memory");
+		goto out;
+	}
+	*ret = buf_detach(&b, &n);
+	if (!*ret) {
+		err_set(e, ERR_OPERATIONAL, "out of memory");
+		goto out;
+	}
+	*ret_len = n - 1;
+	rc = 0;
 out:
 	fclose(f);
 	buf_free(&b);
+	return rc;
+}
+
+int mr_config_load(struct mr_config *c, const char *path, struct err *e)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (mr_read_file(path, CONFIG_FILE_MAX, &text, &len, e) < 0)
+		return err_prefix(e, "config");
+	rc = mr_config_parse(c, text, len, path, e);
+	free(text);
 	return rc;
 }
 
@@ -435,15 +457,15 @@ int mr_config_finish(struct mr_config *c, struct err *e)
 		return err_set(e, ERR_INPUT, "default upstream '%.80s' is not among the upstreams",
 			       c->default_upstream);
 	if (!c->default_upstream && c->n_upstreams == 1 &&
-	    set_string(&c->default_upstream, c->upstreams[0].name, e) < 0)
+	    mr_config_set(&c->default_upstream, c->upstreams[0].name, e) < 0)
 		return -1;
 	if (!!c->tls_cert != !!c->tls_key)
 		return err_set(e, ERR_INPUT, "TLS needs both a certificate and a key");
-	if (!c->listen && set_string(&c->listen, "127.0.0.1:5050", e) < 0)
+	if (!c->listen && mr_config_set(&c->listen, "127.0.0.1:5050", e) < 0)
 		return -1;
-	if (!c->public_host && set_string(&c->public_host, c->listen, e) < 0)
+	if (!c->public_host && mr_config_set(&c->public_host, c->listen, e) < 0)
 		return -1;
-	if (!c->defaults.mode && set_string(&c->defaults.mode, "monitor", e) < 0)
+	if (!c->defaults.mode && mr_config_set(&c->defaults.mode, "monitor", e) < 0)
 		return -1;
 	return 0;
 }

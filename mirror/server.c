@@ -9,6 +9,8 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -41,7 +43,7 @@ struct mr_server {
 	struct mr_mirror *mirror;
 	struct mr_htpasswd *users; /* NULL: no client auth */
 	FILE *log;
-	pthread_mutex_t log_lock;
+	pthread_mutex_t stats_lock;
 	struct MHD_Daemon *daemon;
 	char *tls_cert, *tls_key;
 	unsigned port;
@@ -51,7 +53,7 @@ struct mr_server {
 	uint64_t requests[N_KINDS][4];
 	uint64_t latency_buckets[N_BUCKETS];
 	uint64_t latency_count;
-	double latency_sum; /* under log_lock */
+	double latency_sum; /* the histogram is under stats_lock */
 	int inflight;       /* requests between first call and completion */
 	int streams;        /* upstream blob streams still storing */
 };
@@ -175,7 +177,7 @@ static enum MHD_Result metrics_reply(struct MHD_Connection *c, struct request *r
 				   kind_names[k], i + 2, load(&s->requests[k][i]));
 	buf_puts(&b, "# HELP inlay_mirror_request_duration_seconds Time from the request to its "
 		     "last byte.\n# TYPE inlay_mirror_request_duration_seconds histogram\n");
-	pthread_mutex_lock(&s->log_lock);
+	pthread_mutex_lock(&s->stats_lock);
 	for (i = 0; i < N_BUCKETS; i++) {
 		cumulative += s->latency_buckets[i];
 		if (i < N_BUCKETS - 1)
@@ -187,7 +189,7 @@ static enum MHD_Result metrics_reply(struct MHD_Connection *c, struct request *r
 	}
 	buf_printf(&b, "inlay_mirror_request_duration_seconds_sum %.6f\n", s->latency_sum);
 	buf_printf(&b, "inlay_mirror_request_duration_seconds_count %" PRIu64 "\n", s->latency_count);
-	pthread_mutex_unlock(&s->log_lock);
+	pthread_mutex_unlock(&s->stats_lock);
 	buf_printf(&b, "# HELP inlay_mirror_requests_in_flight Requests being answered.\n"
 		       "# TYPE inlay_mirror_requests_in_flight gauge\n"
 		       "inlay_mirror_requests_in_flight %d\n",
@@ -583,6 +585,31 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	return dispatch(c, rq, url);
 }
 
+/* "2026-12-06T04:21:43Z", now. */
+static void utc_now(char when[32])
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(when, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Write o as one line of the log; steals o (NULL: nothing). */
+static void log_json(struct mr_server *s, json_t *o)
+{
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	if (!text)
+		return;
+	/* One stdio call: its lock keeps lines whole, whoever else writes
+	 * to the same stream (the command's warnings). */
+	fprintf(s->log, "%s\n", text);
+	fflush(s->log);
+	free(text);
+}
+
 static void log_request(struct mr_server *s, struct MHD_Connection *c, struct request *rq,
 			double seconds, enum MHD_RequestTerminationCode toe)
 {
@@ -590,18 +617,14 @@ static void log_request(struct mr_server *s, struct MHD_Connection *c, struct re
 	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	char addr[INET6_ADDRSTRLEN + 8] = "";
 	char when[32];
-	struct tm tm;
-	time_t now = time(NULL);
 	json_t *o;
-	char *text;
 
 	if (ci && ci->client_addr)
 		getnameinfo(ci->client_addr,
 			    ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 								   : sizeof(struct sockaddr_in),
 			    addr, sizeof(addr), NULL, 0, NI_NUMERICHOST);
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	utc_now(when);
 	o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:f, s:b}", "time", when, "remote", addr, "route",
 		      kind_names[rq->kind], "status", (int)rq->status, "bytes", (json_int_t)rq->size,
 		      "seconds", seconds, "complete", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
@@ -613,16 +636,7 @@ static void log_request(struct mr_server *s, struct MHD_Connection *c, struct re
 		json_object_set_new(o, "user", json_string(rq->user));
 	if (rq->digest[0])
 		json_object_set_new(o, "digest", json_string(rq->digest));
-	text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (!text)
-		return;
-	pthread_mutex_lock(&s->log_lock);
-	fputs(text, s->log);
-	fputc('\n', s->log);
-	fflush(s->log);
-	pthread_mutex_unlock(&s->log_lock);
-	free(text);
+	log_json(s, o);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **req_cls,
@@ -640,17 +654,36 @@ static void completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	seconds = (double)(t1.tv_sec - rq->t0.tv_sec) + (double)(t1.tv_nsec - rq->t0.tv_nsec) / 1e9;
 	cls_index = rq->status >= 200 && rq->status < 600 ? (int)(rq->status / 100) - 2 : 3;
 	add(&s->requests[rq->kind][cls_index], 1);
-	pthread_mutex_lock(&s->log_lock);
+	pthread_mutex_lock(&s->stats_lock);
 	for (i = 0; i < N_BUCKETS - 1 && seconds > latency_bounds[i]; i++)
 		;
 	s->latency_buckets[i]++;
 	s->latency_count++;
 	s->latency_sum += seconds;
-	pthread_mutex_unlock(&s->log_lock);
+	pthread_mutex_unlock(&s->stats_lock);
 	log_request(s, c, rq, seconds, toe);
 	__atomic_sub_fetch(&s->inflight, 1, __ATOMIC_RELAXED);
 	free(rq);
 	*req_cls = NULL;
+}
+
+/* libmicrohttpd's own messages (a TLS hello on the plain port, a request
+ * it could not parse) as JSON lines in the same log. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct mr_server *s = cls;
+	char msg[512], when[32];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] >= 0x7f)
+			msg[i] = '?';
+	utc_now(when);
+	log_json(s, json_pack("{s:s, s:s, s:s}", "time", when, "level", "warning", "message", msg));
 }
 
 /* ---- start and stop ---- */
@@ -696,31 +729,6 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ret, struct
 	return 0;
 }
 
-static int read_pem(const char *path, char **ret, struct err *e)
-{
-	FILE *f = fopen(path, "re");
-	struct buf b;
-	char chunk[4096];
-	size_t n;
-
-	if (!f)
-		return err_sys(e, ERR_INPUT, "cannot open %.200s", path);
-	buf_init(&b, TLS_FILE_MAX);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_append(&b, chunk, n) < 0) {
-			fclose(f);
-			buf_free(&b);
-			return err_set(e, ERR_INPUT, "%.200s is larger than 1 MiB", path);
-		}
-	fclose(f);
-	if (buf_append(&b, "", 1) < 0) {
-		buf_free(&b);
-		return err_set(e, ERR_OPERATIONAL, "out of memory");
-	}
-	*ret = buf_detach(&b, &n);
-	buf_free(&b);
-	return *ret ? 0 : err_set(e, ERR_OPERATIONAL, "out of memory");
-}
 
 int mr_server_start(const struct mr_config *cfg, struct mr_mirror *m, FILE *log,
 		    struct mr_server **ret, struct err *e)
@@ -736,7 +744,7 @@ int mr_server_start(const struct mr_config *cfg, struct mr_mirror *m, FILE *log,
 	s->cfg = cfg;
 	s->mirror = m;
 	s->log = log;
-	pthread_mutex_init(&s->log_lock, NULL);
+	pthread_mutex_init(&s->stats_lock, NULL);
 	if (parse_listen(cfg->listen, &addr, e) < 0)
 		goto fail;
 	if (addr.ss_family == AF_INET6)
@@ -748,8 +756,10 @@ int mr_server_start(const struct mr_config *cfg, struct mr_mirror *m, FILE *log,
 			err_set(e, ERR_OPERATIONAL, "this libmicrohttpd was built without TLS");
 			goto fail;
 		}
-		if (read_pem(cfg->tls_cert, &s->tls_cert, e) < 0 ||
-		    read_pem(cfg->tls_key, &s->tls_key, e) < 0) {
+		size_t len;
+
+		if (mr_read_file(cfg->tls_cert, TLS_FILE_MAX, &s->tls_cert, &len, e) < 0 ||
+		    mr_read_file(cfg->tls_key, TLS_FILE_MAX, &s->tls_key, &len, e) < 0) {
 			err_prefix(e, "TLS");
 			goto fail;
 		}
@@ -761,7 +771,8 @@ int mr_server_start(const struct mr_config *cfg, struct mr_mirror *m, FILE *log,
 		    MHD_OPTION_CONNECTION_LIMIT, cfg->connections, MHD_OPTION_CONNECTION_TIMEOUT,
 		    cfg->idle_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->header_bytes,
 		    MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_BYTES,
-		    MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_HTTPS_MEM_CERT,
+		    MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+		    MHD_OPTION_HTTPS_MEM_CERT,
 		    s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, s->tls_key, MHD_OPTION_END);
 	else
 		s->daemon = MHD_start_daemon(
@@ -769,7 +780,8 @@ int mr_server_start(const struct mr_config *cfg, struct mr_mirror *m, FILE *log,
 		    MHD_OPTION_CONNECTION_LIMIT, cfg->connections, MHD_OPTION_CONNECTION_TIMEOUT,
 		    cfg->idle_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->header_bytes,
 		    MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_BYTES,
-		    MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
+		    MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+		    MHD_OPTION_END);
 	if (!s->daemon) {
 		err_sys(e, ERR_OPERATIONAL,
 			"cannot listen on %.100s (in use, not an address of this machine, or a bad "
@@ -828,7 +840,7 @@ int mr_server_stop(struct mr_server *s)
 	mr_htpasswd_free(s->users);
 	free(s->tls_cert);
 	free(s->tls_key);
-	pthread_mutex_destroy(&s->log_lock);
+	pthread_mutex_destroy(&s->stats_lock);
 	free(s);
 	return 0;
 }
