@@ -356,6 +356,13 @@ static int instrument_image(struct pipeline *p, const struct rg_manifest_blob *m
 	/* Push: base layers (every layer but the sensor's, which is last; the
 	 * old config is left behind: nothing refers to it), the sensor layer,
 	 * the config, then the manifest. */
+	if (p->opt->dry_run) {
+		size_t len;
+		const char *bytes = mf_manifest_bytes(m, &len);
+
+		ly_sha256_digest(bytes, len, pr->result_digest);
+		goto done;
+	}
 	if (rw_image_blobs(m, &descs, &n_descs, e) < 0)
 		goto out;
 	if (!p->opt->lazy_store &&
@@ -382,6 +389,7 @@ static int instrument_image(struct pipeline *p, const struct rg_manifest_blob *m
 						  mf_manifest_media_type(m), e) < 0)
 			goto out;
 	}
+done:
 	snprintf(pr->sensor_layer_digest, sizeof(pr->sensor_layer_digest), "%s", layer->digest);
 	pr->sensor_layer_size = layer->size;
 	pr->instrumented = true;
@@ -487,9 +495,10 @@ static int instrument_index(struct pipeline *p, const struct rg_manifest_blob *m
 				goto out;
 			}
 			warnf(p, "keeping %s unchanged: inlay has no sensor for it", pr->platform);
-			if (p->opt->lazy_store ? copy_manifest_only(p, d, e) < 0
-					       : rw_copy_children(p->src, p->dst, idx, &i, 1,
-								  p->opt->jobs, &p->res->stats, e) < 0)
+			if (!p->opt->dry_run &&
+			    (p->opt->lazy_store ? copy_manifest_only(p, d, e)
+						: rw_copy_children(p->src, p->dst, idx, &i, 1, p->opt->jobs,
+								   &p->res->stats, e)) < 0)
 				goto out;
 			snprintf(pr->result_digest, sizeof(pr->result_digest), "%s", d->digest);
 			continue;
@@ -588,7 +597,8 @@ int rw_instrument(struct rg_endpoint *src, struct rg_endpoint *dst,
 			rg_endpoint_display(dst));
 		goto out;
 	}
-	if (rg_manifest_put(dst, opt->lazy_store ? ret->result_digest : rg_endpoint_reference(dst),
+	if (!opt->dry_run &&
+	    rg_manifest_put(dst, opt->lazy_store ? ret->result_digest : rg_endpoint_reference(dst),
 			    bytes, len, mf_manifest_media_type(result), e) < 0)
 		goto out;
 	rc = 0;

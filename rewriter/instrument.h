@@ -46,6 +46,12 @@ struct rw_instrument_options {
 	 * tag. The store then lacks blobs its manifests name: only a reader
 	 * that fetches them from the source on demand may serve it. */
 	bool lazy_store;
+	/* Compute the result and its digest, write nothing: what a run would
+	 * make, to compare with what a destination already holds (rewrite,
+	 * sync). Reads the source as a run does. The digest is the one a run
+	 * makes when signing is deterministic (Ed25519; ECDSA signatures, and
+	 * so labels and digests, differ on each run). */
+	bool dry_run;
 };
 
 /* What happened to one image (one platform). */
