@@ -12,7 +12,7 @@ VERSION := 0.1.0
 PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
-PKGS := libarchive jansson libzstd libcurl libcrypto zlib libmicrohttpd
+PKGS := libarchive jansson libzstd libcurl libcrypto zlib libmicrohttpd yaml-0.1
 
 SANITIZE ?=
 ifeq ($(SANITIZE),)
@@ -34,8 +34,8 @@ ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now $(if $(SANITIZE),-fsanitize=$(SANITIZE))
 LIBS := $(PKG_LIBS) -lcrypt -lpthread
 
 # The library: everything but the command line, in dependency order
-# (cmd -> mirror -> rewriter -> registry -> manifest, layers).
-LIB_SRC := $(wildcard manifest/*.c layers/*.c registry/*.c rewriter/*.c mirror/*.c)
+# (cmd -> mirror, deploy -> rewriter -> registry -> manifest, layers).
+LIB_SRC := $(wildcard manifest/*.c layers/*.c registry/*.c rewriter/*.c mirror/*.c deploy/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 # The `inlay` command: main.c's table and one file per subcommand.
 CMD_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cmd/*.c))

@@ -12,6 +12,7 @@ docker-registry skopeo umoci runc busybox-static qemu-user-static
 openssl apache2-utils python3 jq curl ca-certificates time iproute2 procps
 qemu-system-arm cpio
 podman containerd wrk
+python3-botocore python3-yaml
 "
 
 # The arm64 sensor is linked against Debian's arm64 musl (musl-dev:arm64), and
@@ -42,6 +43,16 @@ if [ -n "$missing" ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends $missing
+fi
+
+# kubectl reads rewritten Kubernetes specs back (kubectl kustomize, offline):
+# Debian's kubernetes-client, unless a kubectl is installed already.
+if ! command -v kubectl >/dev/null 2>&1; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: kubectl is missing; run 'make deps' as root" >&2
+		exit 1
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends kubernetes-client
 fi
 
 # The busybox-static .debs and the arm64 kernel are only downloaded (never
