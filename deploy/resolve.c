@@ -251,6 +251,7 @@ static int check_one(struct dp_resolver *r, struct dp_resolved *d, struct err *e
 	struct rw_verify_report *rep = NULL;
 	struct rg_endpoint *ep = NULL;
 	struct err why = {0};
+	size_t i, k;
 	int rc = -1;
 
 	if (rg_endpoint_open(d->image, o->transport, &ep, e) < 0)
@@ -267,6 +268,17 @@ static int check_one(struct dp_resolver *r, struct dp_resolved *d, struct err *e
 		goto out;
 	if (rw_verify_failed(rep, ep, &why) < 0)
 		snprintf(d->finding, sizeof(d->finding), "%s", why.msg);
+	/* Not instrumented says more than the missing signature that follows
+	 * from it: lead with it. */
+	for (i = 0; i < rep->n; i++)
+		for (k = 0; k < rep->subjects[i].n; k++)
+			if (!rep->subjects[i].checks[k].ok &&
+			    strcmp(rep->subjects[i].checks[k].name, "instrumented") == 0) {
+				snprintf(d->finding, sizeof(d->finding), "%s (%s): %s", rep->subjects[i].digest,
+					 rep->subjects[i].what, rep->subjects[i].checks[k].detail);
+				rc = 0;
+				goto out;
+			}
 	rc = 0;
 out:
 	rw_verify_report_free(rep);
