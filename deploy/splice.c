@@ -1,4 +1,5 @@
 /* splice.c - edits of a spec's text, and applying them. */
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,8 +46,12 @@ static size_t content_start(const struct dp_tree *t, const struct dp_node *n)
 	size_t i = n->start;
 
 	for (;;) {
-		if (i < n->end && (s[i] == '&' || s[i] == '!')) {
-			while (i < n->end && !strchr(" \t\r\n", s[i]))
+		if (i < n->end && s[i] == '&') {
+			/* libyaml's anchor names: letters, digits, '_' and '-' */
+			for (i++; i < n->end && (isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '-');)
+				i++;
+		} else if (i < n->end && s[i] == '!') {
+			while (i < n->end && !strchr(" \t\r\n,[]{}", s[i]))
 				i++;
 		} else if (i < n->end && strchr(" \t\r\n", s[i])) {
 			i++;
@@ -114,6 +119,16 @@ int dp_edit_scalar(struct dp_edits *ed, const struct dp_tree *t, size_t node, co
 	size_t start = content_start(t, n), end = n->end;
 	char *text = quote(n->style, t->json, value);
 
+	if (text && start > n->start && !strchr(" \t\r\n", t->text[start - 1])) {
+		/* "&a?x": the scalar touched its anchor; the new one must not
+		 * run into it. */
+		char *spaced = NULL;
+
+		if (asprintf(&spaced, " %s", text) < 0)
+			spaced = NULL;
+		free(text);
+		text = spaced;
+	}
 	if (text && n->style == DP_LITERAL && end > start && t->text[end - 1] == '\n') {
 		/* A block scalar's span takes its line break with it. */
 		char *with = NULL;
@@ -161,6 +176,7 @@ int dp_edit_prefix_sensor(struct dp_edits *ed, const struct dp_tree *t, size_t n
 	const char *s = t->text;
 	size_t cs = content_start(t, n), at, line;
 	char *q1 = NULL, *q2 = NULL, *text = NULL, sep[128] = ", ";
+	const char *eol;
 	enum dp_style style;
 	int rc;
 
@@ -181,8 +197,10 @@ int dp_edit_prefix_sensor(struct dp_edits *ed, const struct dp_tree *t, size_t n
 			rc = replace_as_flow(ed, t, n, e);
 			goto out;
 		}
-		if (asprintf(&text, "- %s\n%.*s- %s\n%.*s", q1, (int)(cs - line), s + line, q2,
-			     (int)(cs - line), s + line) < 0)
+		/* The file's own line ends: CRLF files stay CRLF. */
+		eol = line >= 2 && s[line - 2] == '\r' ? "\r\n" : "\n";
+		if (asprintf(&text, "- %s%s%.*s- %s%s%.*s", q1, eol, (int)(cs - line), s + line, q2,
+			     eol, (int)(cs - line), s + line) < 0)
 			text = NULL;
 		rc = add(ed, cs, cs, text, e);
 		goto out;

@@ -192,7 +192,6 @@ int dp_tree_load_yaml(const char *text, size_t len, struct dp_tree **ret, struct
 		goto out;
 	}
 	parser_ready = true;
-	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	for (;;) {
 		yaml_document_t d;
