@@ -203,3 +203,11 @@ double rw_seconds_since(const struct timespec *t0)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
+
+int rw_mode_check(const char *cmd, const char *mode, struct err *e)
+{
+	if (strcmp(mode, "monitor") != 0 && strcmp(mode, "learn") != 0 &&
+	    strcmp(mode, "enforce") != 0)
+		return rw_usage_error(e, cmd, "--mode takes monitor, learn or enforce");
+	return 0;
+}

@@ -95,6 +95,9 @@ int rw_common_option(struct rw_common *c, int opt, const char *arg, struct err *
 int rw_usage_error(struct err *e, const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* --mode's value: monitor, learn or enforce, else a usage error of cmd. */
+int rw_mode_check(const char *cmd, const char *mode, struct err *e);
+
 /* getopt_long's unknown-option and missing-argument cases, as usage errors. */
 int rw_bad_option(struct err *e, const char *cmd, char **argv);
 

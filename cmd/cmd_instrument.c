@@ -250,11 +250,8 @@ int cmd_instrument(int argc, char **argv, struct err *e)
 			}
 			break;
 		case OPT_MODE:
-			if (strcmp(optarg, "monitor") != 0 && strcmp(optarg, "learn") != 0 &&
-			    strcmp(optarg, "enforce") != 0) {
-				rw_usage_error(e, "instrument", "--mode takes monitor, learn or enforce");
+			if (rw_mode_check("instrument", optarg, e) < 0)
 				goto out;
-			}
 			io.mode = optarg;
 			break;
 		case OPT_POLICY:

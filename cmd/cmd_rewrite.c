@@ -366,11 +366,8 @@ int cmd_rewrite(int argc, char **argv, struct err *e)
 			key_path = optarg;
 			break;
 		case OPT_MODE:
-			if (strcmp(optarg, "monitor") != 0 && strcmp(optarg, "learn") != 0 &&
-			    strcmp(optarg, "enforce") != 0) {
-				rw_usage_error(e, "rewrite", "--mode takes monitor, learn or enforce");
+			if (rw_mode_check("rewrite", optarg, e) < 0)
 				goto out;
-			}
 			io.mode = optarg;
 			break;
 		case OPT_POLICY:

@@ -124,9 +124,8 @@ static int apply_option(struct mr_config *cfg, int opt, const char *arg, struct 
 		cfg->require_instrumented = true;
 		return 0;
 	case OPT_MODE:
-		if (strcmp(arg, "monitor") != 0 && strcmp(arg, "learn") != 0 &&
-		    strcmp(arg, "enforce") != 0)
-			return rw_usage_error(e, "serve", "--mode takes monitor, learn or enforce");
+		if (rw_mode_check("serve", arg, e) < 0)
+			return -1;
 		return mr_config_set(&cfg->defaults.mode, arg, e);
 	case OPT_POLICY: {
 		char *policy = NULL;
