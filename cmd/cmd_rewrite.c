@@ -91,6 +91,7 @@ struct rewrite {
 	size_t n;
 	struct dp_resolver *resolver;
 	bool check;
+	bool json; /* findings go in the report, not in lines */
 	size_t findings, failures;
 };
 
@@ -236,10 +237,11 @@ out:
 	return rc;
 }
 
-/* Report every image that could not be resolved (stderr), or in --check
- * every container to fix (stdout). */
-static int report_lines(struct rewrite *rw, int *worst)
+/* Report every image that could not be resolved (stderr), and count (and
+ * in --check without --json print on stdout) every container to fix. */
+static void report_lines(struct rewrite *rw, int *worst)
 {
+	FILE *out = rw->json ? NULL : stdout;
 	size_t f, i;
 
 	for (f = 0; f < rw->n; f++) {
@@ -257,21 +259,26 @@ static int report_lines(struct rewrite *rw, int *worst)
 				if (d->failed > *worst)
 					*worst = d->failed;
 			} else if (rw->check && d && d->finding[0]) {
-				printf("%s: %s: %s: %s\n", in->name, c->where, d->image, d->finding);
+				if (out)
+					fprintf(out, "%s: %s: %s: %s\n", in->name, c->where, d->image,
+						d->finding);
 				rw->findings++;
 			} else if (rw->check && c->command &&
 				   !dp_command_has_sensor(in->spec->tree, c->command)) {
-				printf("%s: %s: %s overrides the entrypoint without the sensor: it "
-				       "would run uninstrumented (rewrite it with 'inlay rewrite')\n",
-				       in->name, c->where, c->command_field);
+				if (out)
+					fprintf(out,
+						"%s: %s: %s overrides the entrypoint without the sensor: "
+						"it would run uninstrumented (rewrite it with 'inlay "
+						"rewrite')\n",
+						in->name, c->where, c->command_field);
 				rw->findings++;
 			} else if (rw->check && !c->image) {
-				printf("%s: %s: no image\n", in->name, c->where);
+				if (out)
+					fprintf(out, "%s: %s: no image\n", in->name, c->where);
 				rw->findings++;
 			}
 		}
 	}
-	return 0;
 }
 
 static int print_report(const struct rewrite *rw, struct err *e)
@@ -479,6 +486,7 @@ int cmd_rewrite(int argc, char **argv, struct err *e)
 		}
 	if (dp_resolver_run(rw.resolver, e) < 0)
 		goto out;
+	rw.json = c.json;
 	report_lines(&rw, &worst);
 	if (rw.failures) {
 		err_set(e, worst ? worst : ERR_OPERATIONAL,

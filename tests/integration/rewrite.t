@@ -175,6 +175,9 @@ sed 's|- /.inlay/sensor||; s|^        - --$||' "$T/cloudrun.out.yaml" | grep -v 
 run "$INLAY" rewrite --check --key "$T/k.pub" "$T/bypass.yaml"
 is "$status:$(grep -c . <<<"$stdout")" "3:1" "--check refuses an override that bypasses the sensor"
 like "$stdout" "command overrides the entrypoint without the sensor" "and says so"
+run "$INLAY" rewrite --check --key "$T/k.pub" --json "$T/stream.yaml"
+is "$status:$(jq '[.containers[] | select(.finding | startswith("not pinned"))] | length' <<<"$stdout")" "3:8" \
+	"--check --json on unpinned images: exit 3, stdout one JSON report with 8 findings"
 run "$INLAY" rewrite --check --key "$T/k.pub" --json "$T/stream.out.yaml"
 is "$(jq -r '[.containers[] | .finding == "" and (.entrypoint_override == false or .entrypoint_starts_sensor)] | all' <<<"$stdout")" \
 	true "--check --json: every container clean, with the fields a script reads"
