@@ -484,8 +484,7 @@ int cmd_rewrite(int argc, char **argv, struct err *e)
 			    dp_resolver_add(rw.resolver, image_of(&rw.in[f], ct), ct->arch, e) < 0)
 				goto out;
 		}
-	if (dp_resolver_run(rw.resolver, e) < 0)
-		goto out;
+	dp_resolver_run(rw.resolver);
 	rw.json = c.json;
 	report_lines(&rw, &worst);
 	if (rw.failures) {

@@ -303,7 +303,7 @@ static void *worker(void *arg)
 	}
 }
 
-int dp_resolver_run(struct dp_resolver *r, struct err *e)
+void dp_resolver_run(struct dp_resolver *r)
 {
 	pthread_t threads[64];
 	size_t i, n = r->o->jobs < 1 ? 1 : (size_t)r->o->jobs;
@@ -323,6 +323,4 @@ int dp_resolver_run(struct dp_resolver *r, struct err *e)
 		worker(r); /* no threads to be had: do it here */
 	for (i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
-	(void)e;
-	return 0;
 }

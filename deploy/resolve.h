@@ -10,7 +10,6 @@
 
 #include <stdbool.h>
 
-#include "../layers/sign.h"
 #include "../manifest/err.h"
 #include "../registry/registry.h"
 #include "../rewriter/instrument.h"
@@ -56,10 +55,10 @@ void dp_resolver_free(struct dp_resolver *r);
 /* Ask for image on arch ("" for all); a repeat is free. */
 int dp_resolver_add(struct dp_resolver *r, const char *image, const char *arch, struct err *e);
 
-/* Resolve (or check) everything added. Returns -1 only for failures that
- * concern no single image (out of memory, threads); each image's own
- * outcome is in its dp_resolved. */
-int dp_resolver_run(struct dp_resolver *r, struct err *e);
+/* Resolve (or check) everything added, o->jobs at a time (in this thread
+ * when no thread can be started). Each image's outcome, failure included,
+ * is in its dp_resolved. */
+void dp_resolver_run(struct dp_resolver *r);
 
 /* The outcome for an image added before, or NULL. */
 const struct dp_resolved *dp_resolver_get(const struct dp_resolver *r, const char *image,
