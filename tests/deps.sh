@@ -52,7 +52,9 @@ if ! command -v kubectl >/dev/null 2>&1; then
 		echo "deps: kubectl is missing; run 'make deps' as root" >&2
 		exit 1
 	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends kubernetes-client
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends kubernetes-client
 fi
 
 # The busybox-static .debs and the arm64 kernel are only downloaded (never
