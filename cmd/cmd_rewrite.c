@@ -100,41 +100,6 @@ static void print_warning(const char *msg)
 	fprintf(stderr, "inlay rewrite: warning: %s\n", msg);
 }
 
-static int read_input(const char *path, struct input *in, struct err *e)
-{
-	struct buf b;
-	char chunk[65536];
-	ssize_t n;
-	int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
-
-	in->name = path;
-	if (fd < 0)
-		return err_sys(e, ERR_INPUT, "%s", path);
-	buf_init(&b, DP_MAX_TEXT);
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		if (buf_append(&b, chunk, (size_t)n) < 0) {
-			buf_free(&b);
-			if (fd)
-				close(fd);
-			return err_set(e, ERR_INPUT, "%s: larger than %u bytes", path, DP_MAX_TEXT);
-		}
-	if (fd)
-		close(fd);
-	if (n < 0) {
-		buf_free(&b);
-		return err_sys(e, ERR_OPERATIONAL, "read %s", path);
-	}
-	if (buf_append(&b, "", 1) < 0) { /* a NUL after the text, for the scanners */
-		buf_free(&b);
-		return err_set(e, ERR_INPUT, "%s: larger than %u bytes", path, DP_MAX_TEXT);
-	}
-	in->text = buf_detach(&b, &in->len);
-	if (!in->text)
-		return err_set(e, ERR_OPERATIONAL, "out of memory");
-	in->len--;
-	return 0;
-}
-
 /* Write data to path through a temporary file in the same directory and a
  * rename, so a reader sees the old file or the new one, never half of one.
  * An existing file keeps its mode. */
@@ -453,7 +418,8 @@ int cmd_rewrite(int argc, char **argv, struct err *e)
 			rw_usage_error(e, "rewrite", "--in-place needs files, not standard input");
 			goto out;
 		}
-		if (read_input(path, &rw.in[f], e) < 0)
+		rw.in[f].name = path;
+		if (buf_read_file(path, DP_MAX_TEXT, &rw.in[f].text, &rw.in[f].len, e) < 0)
 			goto out;
 		if (dp_spec_load(rw.in[f].text, rw.in[f].len, format, &rw.in[f].spec, e) < 0) {
 			err_prefix(e, "%s", path);

@@ -163,6 +163,7 @@ int dp_tree_load_json(const char *text, size_t len, struct dp_tree **ret, struct
 {
 	struct dp_tree *t = calloc(1, sizeof(*t));
 	struct scan sc = {t, text, len, 0, e};
+	size_t line = 1, counted = 0;
 	int rc = -1;
 
 	if (!t)
@@ -185,20 +186,23 @@ int dp_tree_load_json(const char *text, size_t len, struct dp_tree **ret, struct
 		if (sc.pos >= len)
 			break;
 		start = sc.pos;
+		/* The line of this value, counted on from the last one's: a
+		 * stream of many values is read once, not once per value. */
+		for (; counted < start; counted++)
+			line += text[counted] == '\n';
 		/* jansson first: it stops after one value and says where. */
 		whole = json_loadb(text + start, len - start,
 				   JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
 				   &je);
 		if (!whole) {
 			err_set(e, ERR_INPUT, "line %zu column %d: %s",
-				dp_line_of(t, start) + (size_t)(je.line > 0 ? je.line - 1 : 0),
-				je.column, je.text);
+				line + (size_t)(je.line > 0 ? je.line - 1 : 0), je.column, je.text);
 			goto out;
 		}
 		json_decref(whole);
 		if ((root = value(&sc, 0)) == 0)
 			goto out;
-		if (dp_tree_add_doc(t, root, dp_line_of(t, start), e) < 0)
+		if (dp_tree_add_doc(t, root, line, e) < 0)
 			goto out;
 	}
 	if (t->n_docs == 0) {

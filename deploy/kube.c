@@ -15,24 +15,26 @@ struct walk {
 	struct err *e;
 };
 
-/* Where a kind keeps its pod spec, as keys from the object. */
+/* Where a kind keeps its pod spec, as keys from the object. Cloud Run's
+ * Knative Service keeps it as a Deployment does; a core Service, which has
+ * no api_prefix match, has none. */
 struct pod_path {
 	const char *kind;
+	const char *api_prefix; /* the apiVersion must start with it; NULL: any */
 	const char *keys[5];
-	const char *text; /* the same, for people */
 };
 
 static const struct pod_path pod_paths[] = {
-    {"Pod", {"spec"}, "spec"},
-    {"Deployment", {"spec", "template", "spec"}, "spec.template.spec"},
-    {"StatefulSet", {"spec", "template", "spec"}, "spec.template.spec"},
-    {"DaemonSet", {"spec", "template", "spec"}, "spec.template.spec"},
-    {"ReplicaSet", {"spec", "template", "spec"}, "spec.template.spec"},
-    {"ReplicationController", {"spec", "template", "spec"}, "spec.template.spec"},
-    {"Job", {"spec", "template", "spec"}, "spec.template.spec"},
-    {"PodTemplate", {"template", "spec"}, "template.spec"},
-    {"CronJob", {"spec", "jobTemplate", "spec", "template", "spec"},
-     "spec.jobTemplate.spec.template.spec"},
+    {"Pod", NULL, {"spec"}},
+    {"Deployment", NULL, {"spec", "template", "spec"}},
+    {"StatefulSet", NULL, {"spec", "template", "spec"}},
+    {"DaemonSet", NULL, {"spec", "template", "spec"}},
+    {"ReplicaSet", NULL, {"spec", "template", "spec"}},
+    {"ReplicationController", NULL, {"spec", "template", "spec"}},
+    {"Job", NULL, {"spec", "template", "spec"}},
+    {"PodTemplate", NULL, {"template", "spec"}},
+    {"CronJob", NULL, {"spec", "jobTemplate", "spec", "template", "spec"}},
+    {"Service", "serving.knative.dev/", {"spec", "template", "spec"}},
 };
 
 /* The one architecture a pod is pinned to by its nodeSelector, or by a
@@ -111,17 +113,6 @@ static int pod_spec(struct walk *w, const struct dp_node *pod, const char *path_
 	return 0;
 }
 
-/* Follow keys from obj; NULL when one is missing. */
-static const struct dp_node *follow(const struct dp_tree *t, const struct dp_node *obj,
-				    const char *const *keys)
-{
-	size_t i;
-
-	for (i = 0; obj && i < 5 && keys[i]; i++)
-		obj = dp_get(t, obj, keys[i]);
-	return obj;
-}
-
 static bool has_suffix(const char *s, const char *suffix)
 {
 	size_t a = strlen(s), b = strlen(suffix);
@@ -159,28 +150,25 @@ static int object(struct walk *w, const struct dp_node *obj, const char *pointer
 	}
 	snprintf(w->label, sizeof(w->label), "document %zu (%.40s%s%.80s)", w->doc + 1, kind,
 		 name ? " " : "", name ? name : "");
-	/* Cloud Run: a Knative Service keeps its containers as a Deployment
-	 * does; a core Service has none. */
-	if (strcmp(kind, "Service") == 0 && api && strncmp(api, "serving.knative.dev/", 20) == 0) {
-		static const char *const keys[] = {"spec", "template", "spec", NULL};
-		char ptr[512];
-
-		snprintf(ptr, sizeof(ptr), "%s/spec/template/spec", pointer);
-		return pod_spec(w, follow(t, obj, keys), "spec.template.spec", ptr) < 0 ? -1 : 1;
-	}
 	for (i = 0; i < sizeof(pod_paths) / sizeof(pod_paths[0]); i++) {
-		char ptr[512];
+		const struct pod_path *pp = &pod_paths[i];
+		const struct dp_node *pod = obj;
+		char ptr[512], text[128] = "";
 		size_t k;
 
-		if (strcmp(kind, pod_paths[i].kind) != 0)
+		if (strcmp(kind, pp->kind) != 0 ||
+		    (pp->api_prefix && (!api || strncmp(api, pp->api_prefix, strlen(pp->api_prefix)) != 0)))
 			continue;
+		/* The pod spec, its JSON pointer and its path for people, from
+		 * the same keys. */
 		snprintf(ptr, sizeof(ptr), "%s", pointer);
-		for (k = 0; k < 5 && pod_paths[i].keys[k]; k++)
-			snprintf(ptr + strlen(ptr), sizeof(ptr) - strlen(ptr), "/%s",
-				 pod_paths[i].keys[k]);
-		return pod_spec(w, follow(t, obj, pod_paths[i].keys), pod_paths[i].text, ptr) < 0
-			   ? -1
-			   : 1;
+		for (k = 0; k < 5 && pp->keys[k]; k++) {
+			pod = dp_get(t, pod, pp->keys[k]);
+			snprintf(ptr + strlen(ptr), sizeof(ptr) - strlen(ptr), "/%s", pp->keys[k]);
+			snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%s", k ? "." : "",
+				 pp->keys[k]);
+		}
+		return pod_spec(w, pod, text, ptr) < 0 ? -1 : 1;
 	}
 	return 0;
 }

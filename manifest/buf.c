@@ -2,6 +2,7 @@
 #include "buf.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,4 +119,38 @@ void buf_free(struct buf *b)
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
+}
+
+int buf_read_file(const char *path, size_t max, char **ret, size_t *ret_len, struct err *e)
+{
+	bool is_stdin = strcmp(path, "-") == 0;
+	FILE *f = is_stdin ? stdin : fopen(path, "re");
+	const char *name = is_stdin ? "standard input" : path;
+	struct buf b;
+	char chunk[8192];
+	size_t n;
+	int rc = -1;
+
+	if (!f)
+		return err_sys(e, ERR_INPUT, "cannot open %.200s", path);
+	buf_init(&b, max);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (buf_append(&b, chunk, n) < 0) {
+			if (errno == E2BIG)
+				err_set(e, ERR_INPUT, "%.200s is larger than %zu bytes", name, max);
+			else
+				err_set(e, ERR_OPERATIONAL, "out of memory");
+			goto out;
+		}
+	if (ferror(f)) {
+		err_sys(e, ERR_INPUT, "cannot read %.200s", name);
+		goto out;
+	}
+	*ret = buf_detach(&b, ret_len);
+	rc = *ret ? 0 : err_set(e, ERR_OPERATIONAL, "out of memory");
+out:
+	if (!is_stdin)
+		fclose(f);
+	buf_free(&b);
+	return rc;
 }

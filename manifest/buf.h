@@ -14,6 +14,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "err.h"
+
 struct buf {
 	char *data;
 	size_t len;
@@ -45,5 +47,10 @@ char *buf_detach(struct buf *b, size_t *ret_len);
 
 /* Free the memory. Accepts NULL and a never-used buffer. */
 void buf_free(struct buf *b);
+
+/* A whole file ("-": standard input), at most max bytes, NUL-terminated
+ * (*ret_len without the NUL); caller frees. ERR_INPUT naming the file when
+ * it cannot be opened or read, or is larger than max. */
+int buf_read_file(const char *path, size_t max, char **ret, size_t *ret_len, struct err *e);
 
 #endif

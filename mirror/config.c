@@ -392,50 +392,13 @@ out:
 	return rc;
 }
 
-int mr_read_file(const char *path, size_t max, char **ret, size_t *ret_len, struct err *e)
-{
-	FILE *f = fopen(path, "re");
-	struct buf b;
-	char chunk[8192];
-	size_t n;
-	int rc = -1;
-
-	if (!f)
-		return err_sys(e, ERR_INPUT, "cannot open %.200s", path);
-	buf_init(&b, max + 1);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_append(&b, chunk, n) < 0 || b.len > max) {
-			err_set(e, ERR_INPUT, "%.200s is larger than %zu bytes", path, max);
-			goto out;
-		}
-	if (ferror(f)) {
-		err_sys(e, ERR_INPUT, "cannot read %.200s", path);
-		goto out;
-	}
-	if (buf_append(&b, "", 1) < 0) {
-		err_set(e, ERR_OPERATIONAL, "out of memory");
-		goto out;
-	}
-	*ret = buf_detach(&b, &n);
-	if (!*ret) {
-		err_set(e, ERR_OPERATIONAL, "out of memory");
-		goto out;
-	}
-	*ret_len = n - 1;
-	rc = 0;
-out:
-	fclose(f);
-	buf_free(&b);
-	return rc;
-}
-
 int mr_config_load(struct mr_config *c, const char *path, struct err *e)
 {
 	char *text = NULL;
 	size_t len = 0;
 	int rc;
 
-	if (mr_read_file(path, CONFIG_FILE_MAX, &text, &len, e) < 0)
+	if (buf_read_file(path, CONFIG_FILE_MAX, &text, &len, e) < 0)
 		return err_prefix(e, "config");
 	rc = mr_config_parse(c, text, len, path, e);
 	free(text);

@@ -88,9 +88,6 @@ void mr_config_free(struct mr_config *c);
 /* Replace the string *dst with a copy of v. */
 int mr_config_set(char **dst, const char *v, struct err *e);
 
-/* A whole file, at most max bytes, NUL-terminated (*ret_len without the
- * NUL); caller frees. ERR_INPUT naming the file when it cannot be read. */
-int mr_read_file(const char *path, size_t max, char **ret, size_t *ret_len, struct err *e);
 
 /* Read a JSON configuration file into c (over what c already holds). */
 int mr_config_load(struct mr_config *c, const char *path, struct err *e);

@@ -758,8 +758,8 @@ int mr_server_start(const struct mr_config *cfg, struct mr_mirror *m, FILE *log,
 		}
 		size_t len;
 
-		if (mr_read_file(cfg->tls_cert, TLS_FILE_MAX, &s->tls_cert, &len, e) < 0 ||
-		    mr_read_file(cfg->tls_key, TLS_FILE_MAX, &s->tls_key, &len, e) < 0) {
+		if (buf_read_file(cfg->tls_cert, TLS_FILE_MAX, &s->tls_cert, &len, e) < 0 ||
+		    buf_read_file(cfg->tls_key, TLS_FILE_MAX, &s->tls_key, &len, e) < 0) {
 			err_prefix(e, "TLS");
 			goto fail;
 		}
