@@ -104,7 +104,10 @@ static int pod_spec(struct walk *w, const struct dp_node *pod, const char *path_
 
 			snprintf(where, sizeof(where), "%s: %s.%s[%zu]%s%.60s%s", w->label, path_text,
 				 fields[f], i, name ? " (" : "", name ? name : "", name ? ")" : "");
-			snprintf(ptr, sizeof(ptr), "%s/%s/%zu", pointer, fields[f], i);
+			if (snprintf(ptr, sizeof(ptr), "%s/%s/%zu", pointer, fields[f], i) >=
+			    (int)sizeof(ptr))
+				return err_set(w->e, ERR_INPUT, "%s: %s.%s[%zu]: nested too deeply",
+					       w->label, path_text, fields[f], i);
 			if (dp_spec_add(w->s, w->doc, where, ptr, list->kids[i], "command", arch,
 					w->e) < 0)
 				return -1;
@@ -140,7 +143,9 @@ static int object(struct walk *w, const struct dp_node *obj, const char *pointer
 			char ptr[512];
 			int r;
 
-			snprintf(ptr, sizeof(ptr), "%s/items/%zu", pointer, i);
+			if (snprintf(ptr, sizeof(ptr), "%s/items/%zu", pointer, i) >= (int)sizeof(ptr))
+				return err_set(w->e, ERR_INPUT, "document %zu: items nested too deeply",
+					       w->doc + 1);
 			r = object(w, dp_item(t, items, i), ptr, depth + 1);
 			if (r < 0)
 				return -1;
