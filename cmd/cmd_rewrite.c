@@ -228,18 +228,10 @@ static void report_lines(struct rewrite *rw, int *worst)
 					fprintf(out, "%s: %s: %s: %s\n", in->name, c->where, d->image,
 						d->finding);
 				rw->findings++;
-			} else if (rw->check && c->command &&
-				   !dp_command_has_sensor(in->spec->tree, c->command)) {
+			} else if (rw->check && dp_container_problem(in->spec->tree, c)) {
 				if (out)
-					fprintf(out,
-						"%s: %s: %s overrides the entrypoint without the sensor: "
-						"it would run uninstrumented (rewrite it with 'inlay "
-						"rewrite')\n",
-						in->name, c->where, c->command_field);
-				rw->findings++;
-			} else if (rw->check && !c->image) {
-				if (out)
-					fprintf(out, "%s: %s: no image\n", in->name, c->where);
+					fprintf(out, "%s: %s: %s\n", in->name, c->where,
+						dp_container_problem(in->spec->tree, c));
 				rw->findings++;
 			}
 		}

@@ -219,7 +219,7 @@ static int rewrite_one(struct dp_resolver *r, struct dp_resolved *d, struct err 
 	}
 	if (have < 0)
 		goto out;
-	if (!have) {
+	if (!have && !o->plan_only) {
 		io.dry_run = false;
 		if (rw_instrument(src, dst, &io, res, o->warn, e) < 0)
 			goto out;

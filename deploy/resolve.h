@@ -32,6 +32,9 @@ struct dp_resolve_options {
 	size_t n_maps;
 	int jobs;                  /* images resolved at once */
 	bool check;                /* verify only (--check), never push */
+	/* Rewrite without writing: each result is the reference a run would
+	 * write, pushed or not (an admission request with dryRun) */
+	bool plan_only;
 	void (*warn)(const char *msg);
 };
 

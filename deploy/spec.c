@@ -66,6 +66,19 @@ bool dp_command_has_sensor(const struct dp_tree *t, size_t command)
 	       strcmp(a->value, RW_SENSOR_PATH) == 0 && strcmp(b->value, "--") == 0;
 }
 
+const char *dp_container_problem(const struct dp_tree *t, const struct dp_container *c)
+{
+	if (c->command && !dp_command_has_sensor(t, c->command))
+		return strcmp(c->command_field, "entryPoint") == 0
+			   ? "entryPoint overrides the entrypoint without the sensor: it would run "
+			     "uninstrumented (rewrite it with 'inlay rewrite')"
+			   : "command overrides the entrypoint without the sensor: it would run "
+			     "uninstrumented (rewrite it with 'inlay rewrite')";
+	if (!c->image)
+		return "no image";
+	return NULL;
+}
+
 int dp_spec_add(struct dp_spec *s, size_t doc, const char *where, const char *pointer,
 		size_t container, const char *command_field, const char *arch, struct err *e)
 {

@@ -54,6 +54,11 @@ void dp_spec_free(struct dp_spec *s);
  * "--"): rewriting it again would run the sensor under itself. */
 bool dp_command_has_sensor(const struct dp_tree *t, size_t command);
 
+/* What --check holds against a container apart from its image's own
+ * checks: an entrypoint override that does not start the sensor, or no
+ * image at all. NULL when neither. */
+const char *dp_container_problem(const struct dp_tree *t, const struct dp_container *c);
+
 /* For the format walkers: record one container. image and command are
  * checked (a scalar; a sequence of strings, or null). */
 int dp_spec_add(struct dp_spec *s, size_t doc, const char *where, const char *pointer,
