@@ -21,6 +21,7 @@ void mr_config_init(struct mr_config *c)
 	c->header_bytes = 32 * 1024;
 	c->shutdown_seconds = 30;
 	c->defaults.action = MR_INSTRUMENT;
+	c->admission.timeout_seconds = 5;
 }
 
 static void rule_clear(struct mr_rule *r)
@@ -58,6 +59,12 @@ void mr_config_free(struct mr_config *c)
 	free(c->tls_key);
 	free(c->access_log);
 	free(c->public_host);
+	free(c->admission.check_key);
+	free(c->admission.tag_suffix);
+	for (i = 0; i < c->admission.n_maps; i++) {
+		free(c->admission.maps[i].from);
+		free(c->admission.maps[i].to);
+	}
 	memset(c, 0, sizeof(*c));
 }
 
@@ -257,7 +264,7 @@ static int get_string(json_t *o, const char *key, char **dst, const char *where,
 static const char *const top_keys[] = {
     "listen", "store", "upstreams", "default_upstream", "tag_ttl", "require_instrumented",
     "htpasswd", "tls", "limits", "rules", "mode", "policy", "key", "inventory", "access_log",
-    "public_host", NULL};
+    "public_host", "admission", NULL};
 
 static int parse_upstreams(struct mr_config *c, json_t *ups, const char *what, struct err *e)
 {
@@ -276,6 +283,77 @@ static int parse_upstreams(struct mr_config *c, json_t *ups, const char *what, s
 			return err_set(e, ERR_INPUT, "%s: upstream \"%.80s\" needs a \"url\"", what, name);
 		if (unknown_keys(u, keys, "upstream", e) < 0 || upstream_set(c, name, url, e) < 0)
 			return err_prefix(e, "%s", what);
+	}
+	return 0;
+}
+
+static int map_set(struct mr_config *c, const char *from, const char *to, struct err *e)
+{
+	struct mr_admission *a = &c->admission;
+
+	if (!*from || !*to || strchr(from, '=') || strchr(to, '=') || strlen(from) > 256 ||
+	    strlen(to) > 256)
+		return err_set(e, ERR_INPUT, "registry map '%.100s=%.100s': expected SRC=DST", from, to);
+	if (a->n_maps >= MR_MAX_MAPS)
+		return err_set(e, ERR_INPUT, "more than %d registry maps", MR_MAX_MAPS);
+	a->maps[a->n_maps].from = strdup(from);
+	a->maps[a->n_maps].to = strdup(to);
+	a->n_maps++;
+	if (!a->maps[a->n_maps - 1].from || !a->maps[a->n_maps - 1].to)
+		return err_set(e, ERR_OPERATIONAL, "out of memory");
+	return 0;
+}
+
+int mr_config_add_map(struct mr_config *c, const char *spec, struct err *e)
+{
+	const char *eq = strchr(spec, '=');
+	char *from;
+	int rc;
+
+	if (!eq)
+		return err_set(e, ERR_INPUT, "--registry-map '%.200s': expected SRC=DST", spec);
+	from = strndup(spec, (size_t)(eq - spec));
+	if (!from)
+		return err_set(e, ERR_OPERATIONAL, "out of memory");
+	rc = map_set(c, from, eq + 1, e);
+	free(from);
+	return rc;
+}
+
+static int parse_admission(struct mr_config *c, json_t *v, const char *what, struct err *e)
+{
+	static const char *const keys[] = {"enabled",	 "timeout_seconds", "check_key",
+					   "tag_suffix", "registry_map",    NULL};
+	struct mr_admission *a = &c->admission;
+	long timeout = a->timeout_seconds;
+	json_t *enabled, *maps, *to;
+	const char *from;
+
+	if (!json_is_object(v))
+		return err_set(e, ERR_INPUT, "%s: \"admission\" must be an object", what);
+	if (unknown_keys(v, keys, what, e) < 0 ||
+	    get_uint(v, "timeout_seconds", 1, 29, what, &timeout, e) < 0 ||
+	    get_string(v, "check_key", &a->check_key, what, e) < 0 ||
+	    get_string(v, "tag_suffix", &a->tag_suffix, what, e) < 0)
+		return -1;
+	a->timeout_seconds = (unsigned)timeout;
+	if ((enabled = json_object_get(v, "enabled"))) {
+		if (!json_is_boolean(enabled))
+			return err_set(e, ERR_INPUT, "%s: admission \"enabled\" is true or false", what);
+		a->enabled = json_is_true(enabled);
+	}
+	if ((maps = json_object_get(v, "registry_map"))) {
+		if (!json_is_object(maps))
+			return err_set(e, ERR_INPUT, "%s: admission \"registry_map\" is {\"SRC\": \"DST\"}",
+				       what);
+		json_object_foreach(maps, from, to)
+		{
+			if (!json_is_string(to))
+				return err_set(e, ERR_INPUT, "%s: admission registry_map \"%.80s\" must "
+							     "be a string", what, from);
+			if (map_set(c, from, json_string_value(to), e) < 0)
+				return err_prefix(e, "%s", what);
+		}
 	}
 	return 0;
 }
@@ -343,6 +421,8 @@ int mr_config_parse(struct mr_config *c, const char *json, size_t len, const cha
 		goto out;
 	if ((v = json_object_get(root, "rules")) && parse_rules(c, v, what, e) < 0)
 		goto out;
+	if ((v = json_object_get(root, "admission")) && parse_admission(c, v, what, e) < 0)
+		goto out;
 	n = c->tag_ttl;
 	if (get_uint(root, "tag_ttl", 0, 7L * 24 * 3600, what, &n, e) < 0)
 		goto out;
@@ -407,14 +487,17 @@ int mr_config_load(struct mr_config *c, const char *path, struct err *e)
 
 int mr_config_finish(struct mr_config *c, struct err *e)
 {
-	if (!c->store)
+	/* Only the webhooks: no registry is mirrored. */
+	bool webhooks_only = c->admission.enabled && c->n_upstreams == 0 && !c->store;
+
+	if (!c->store && !webhooks_only)
 		return err_set(e, ERR_INPUT,
 			       "no store: give --store oci:DIR (or \"store\" in the config)");
-	if (strncmp(c->store, "oci:", 4) != 0 || !c->store[4])
+	if (c->store && (strncmp(c->store, "oci:", 4) != 0 || !c->store[4]))
 		return err_set(e, ERR_INPUT, "store '%.200s': expected oci:DIR (an OCI layout the "
 					     "mirror fills)",
 			       c->store);
-	if (c->n_upstreams == 0)
+	if (c->n_upstreams == 0 && !webhooks_only)
 		return err_set(e, ERR_INPUT, "no upstream: give --upstream NAME=URL (or \"upstreams\")");
 	if (c->default_upstream && !mr_config_upstream(c, c->default_upstream))
 		return err_set(e, ERR_INPUT, "default upstream '%.80s' is not among the upstreams",

@@ -22,11 +22,18 @@
  *    "rules": [{"match": "docker.io/library/busy*", "action": "instrument",
  *               "mode": "enforce", "policy": "policy.json", "key": "cosign.key",
  *               "inventory": false},
- *              {"match": "local/vendor-**", "action": "passthrough"}]}
+ *              {"match": "local/vendor-**", "action": "passthrough"}],
+ *    "admission": {"enabled": true, "timeout_seconds": 5, "check_key": "cosign.pub",
+ *                  "tag_suffix": "-inlay",
+ *                  "registry_map": {"docker.io": "registry.example.com/mirror"}}}
  * A rule's match is a glob over "UPSTREAM/REPOSITORY": '*' matches within
  * one path component, '**' across components; the first rule that matches
  * wins, and a repository no rule matches is instrumented with the
- * defaults (the top-level "mode", "policy", "key", "inventory"). */
+ * defaults (the top-level "mode", "policy", "key", "inventory").
+ *
+ * "admission" turns on the Kubernetes admission webhooks (DESIGN.md
+ * section 11), which instrument with the defaults; with it, upstreams and
+ * a store are optional (a webhook alone). */
 #ifndef INLAY_MR_CONFIG_H
 #define INLAY_MR_CONFIG_H
 
@@ -39,6 +46,7 @@
 #define MR_MAX_UPSTREAMS 32
 #define MR_MAX_RULES 256
 #define MR_UPSTREAM_NAME_MAX 64
+#define MR_MAX_MAPS 64
 
 struct mr_upstream {
 	char *name;      /* what clients say: "docker.io" (?ns=) or a path prefix */
@@ -57,6 +65,18 @@ struct mr_rule {
 	char *policy_json;   /* the validated policy document, or NULL */
 	struct ly_key *key;  /* signs sensor layer and results, or NULL */
 	bool inventory;
+};
+
+/* The admission webhooks: /admission/mutate and /admission/validate. */
+struct mr_admission {
+	bool enabled;
+	unsigned timeout_seconds; /* an answer within this (the API server waits 10 s) */
+	char *check_key;          /* public key validate checks with; NULL: the defaults' key */
+	char *tag_suffix;         /* results are tagged <tag><suffix>; NULL: "-inlay" */
+	struct {
+		char *from, *to;
+	} maps[MR_MAX_MAPS];      /* results of images from `from` go to `to` */
+	size_t n_maps;
 };
 
 struct mr_config {
@@ -80,6 +100,7 @@ struct mr_config {
 	/* How clients reach the mirror ("mirror.example.com"); signatures
 	 * name PUBLIC_HOST/NAME. Default: the listen address. */
 	char *public_host;
+	struct mr_admission admission;
 };
 
 void mr_config_init(struct mr_config *c);
@@ -99,8 +120,12 @@ int mr_config_parse(struct mr_config *c, const char *json, size_t len, const cha
 /* --upstream NAME=URL: add (or replace) one upstream. */
 int mr_config_add_upstream(struct mr_config *c, const char *spec, struct err *e);
 
-/* Checks that need the whole configuration (a store, at least one upstream,
- * the default upstream known, TLS cert and key both or neither). */
+/* --registry-map SRC=DST for the admission webhooks. */
+int mr_config_add_map(struct mr_config *c, const char *spec, struct err *e);
+
+/* Checks that need the whole configuration (a store and at least one
+ * upstream unless the admission webhooks are all that is served, the
+ * default upstream known, TLS cert and key both or neither). */
 int mr_config_finish(struct mr_config *c, struct err *e);
 
 /* The upstream named `name`, or NULL. */

@@ -30,11 +30,15 @@
 #define STREAM_BLOCK_BYTES (64u * 1024)
 #define THREAD_STACK_BYTES (1u << 20)
 #define TLS_FILE_MAX (1u << 20)
-#define N_KINDS 8 /* enum mr_route_kind, and one for paths that did not parse */
+/* enum mr_route_kind, then the POST endpoints, and one for paths that did
+ * not parse */
+#define KIND_POST 7
+#define N_KINDS 9
 #define N_BUCKETS 12
 
-static const char *const kind_names[N_KINDS] = {"base",      "manifest", "blob",    "tags",
-						"referrers", "healthz",  "metrics", "invalid"};
+static const char *const kind_names[N_KINDS] = {"base",    "manifest", "blob",
+						"tags",    "referrers", "healthz",
+						"metrics", "post",      "invalid"};
 static const double latency_bounds[N_BUCKETS - 1] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 						     0.5,   1,    2.5,   5,    10};
 
@@ -42,6 +46,8 @@ struct mr_server {
 	const struct mr_config *cfg;
 	struct mr_mirror *mirror;
 	struct mr_htpasswd *users; /* NULL: no client auth */
+	const struct mr_post_route *posts;
+	size_t n_posts;
 	FILE *log;
 	pthread_mutex_t stats_lock;
 	struct MHD_Daemon *daemon;
@@ -68,6 +74,8 @@ struct request {
 	const char *how;
 	char user[MR_USER_MAX];
 	char digest[MF_DIGEST_MAX];
+	const struct mr_post_route *post; /* a POST to it, its body in body */
+	struct buf body;
 };
 
 /* An upstream blob being streamed to one client while the store keeps it;
@@ -127,8 +135,12 @@ static enum MHD_Result error_reply(struct MHD_Connection *c, struct request *rq,
 	json_t *o;
 	char *text;
 
+	/* json_pack refuses a message that is not UTF-8: then the generic one */
 	o = json_pack("{s:[{s:s, s:s, s:n}]}", "errors", "code", code, "message",
-		      message && json_string(message) ? message : "request failed", "detail");
+		      message ? message : "request failed", "detail");
+	if (!o)
+		o = json_pack("{s:[{s:s, s:s, s:n}]}", "errors", "code", code, "message",
+			      "request failed", "detail");
 	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	r = text_response(text ? text : "{\"errors\":[]}", "application/json");
@@ -167,7 +179,9 @@ static enum MHD_Result metrics_reply(struct MHD_Connection *c, struct request *r
 	enum MHD_Result ret;
 	int k, i;
 
-	mr_mirror_stats(s->mirror, &st);
+	memset(&st, 0, sizeof(st));
+	if (s->mirror)
+		mr_mirror_stats(s->mirror, &st);
 	buf_init(&b, 1u << 20);
 	buf_puts(&b, "# HELP inlay_mirror_requests_total Requests answered, by route and status "
 		     "class.\n# TYPE inlay_mirror_requests_total counter\n");
@@ -532,6 +546,9 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, struct request *rq, co
 	if (!authorized(c, rq))
 		return error_reply(c, rq, MHD_HTTP_UNAUTHORIZED, "UNAUTHORIZED",
 				   "authentication required");
+	if (!rq->s->mirror)
+		return error_reply(c, rq, MHD_HTTP_NOT_FOUND, "UNSUPPORTED",
+				   "this server mirrors no registry: it serves the admission webhooks only");
 	switch (route.kind) {
 	case MR_ROUTE_BASE:
 		return queue(c, rq, 200, text_response("{}", "application/json"));
@@ -553,6 +570,51 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, struct request *rq, co
 	}
 }
 
+/* A POST: find its endpoint and refuse a body too large to read. */
+static enum MHD_Result post_start(struct MHD_Connection *c, struct request *rq, const char *url)
+{
+	const char *length =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	size_t i;
+
+	for (i = 0; i < rq->s->n_posts; i++)
+		if (strcmp(url, rq->s->posts[i].path) == 0)
+			rq->post = &rq->s->posts[i];
+	if (!rq->post)
+		return error_reply(c, rq, MHD_HTTP_METHOD_NOT_ALLOWED, "UNSUPPORTED",
+				   "this mirror is read-only: GET and HEAD only");
+	rq->kind = KIND_POST;
+	if (!authorized(c, rq))
+		return error_reply(c, rq, MHD_HTTP_UNAUTHORIZED, "UNAUTHORIZED",
+				   "authentication required");
+	if (length && strtoull(length, NULL, 10) > rq->post->max_body)
+		return error_reply(c, rq, MHD_HTTP_CONTENT_TOO_LARGE, "SIZE_INVALID",
+				   "the request body is too large");
+	buf_init(&rq->body, rq->post->max_body);
+	return MHD_YES;
+}
+
+/* The whole body is in (the client was authorized before it was read):
+ * answer it. */
+static enum MHD_Result post_reply(struct MHD_Connection *c, struct request *rq)
+{
+	char *reply = NULL;
+	unsigned status;
+	struct MHD_Response *r;
+
+	status = rq->post->answer(rq->post->ctx, rq->body.data ? rq->body.data : "", rq->body.len,
+				  &reply);
+	buf_free(&rq->body);
+	rq->size = reply ? strlen(reply) : 0;
+	r = MHD_create_response_from_buffer_with_free_callback(rq->size, reply, free);
+	if (!r) {
+		free(reply);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	return queue(c, rq, status, r);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
 			      const char *method, const char *version, const char *upload_data,
 			      size_t *upload_data_size, void **req_cls)
@@ -561,7 +623,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	struct request *rq = *req_cls;
 
 	(void)version;
-	(void)upload_data;
 	if (!rq) {
 		rq = calloc(1, sizeof(*rq));
 		if (!rq)
@@ -571,7 +632,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		clock_gettime(CLOCK_MONOTONIC, &rq->t0);
 		__atomic_add_fetch(&s->inflight, 1, __ATOMIC_RELAXED);
 		*req_cls = rq;
-		/* Refused before any body is read: nothing here accepts one
+		if (strcmp(method, "POST") == 0)
+			return post_start(c, rq, url);
+		/* Refused before any body is read: nothing else accepts one
 		 * (MHD closes the connection after the answer). */
 		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 			return error_reply(c, rq, MHD_HTTP_METHOD_NOT_ALLOWED, "UNSUPPORTED",
@@ -582,6 +645,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		*upload_data_size = 0; /* a refused body still arriving: dropped */
 		return MHD_YES;
 	}
+	if (rq->post && *upload_data_size) {
+		size_t n = *upload_data_size;
+
+		*upload_data_size = 0;
+		if (buf_append(&rq->body, upload_data, n) < 0) {
+			buf_free(&rq->body);
+			return error_reply(c, rq, MHD_HTTP_CONTENT_TOO_LARGE, "SIZE_INVALID",
+					   "the request body is too large");
+		}
+		return MHD_YES;
+	}
+	if (rq->post)
+		return post_reply(c, rq);
 	return dispatch(c, rq, url);
 }
 
@@ -636,6 +712,8 @@ static void log_request(struct mr_server *s, struct MHD_Connection *c, struct re
 		json_object_set_new(o, "user", json_string(rq->user));
 	if (rq->digest[0])
 		json_object_set_new(o, "digest", json_string(rq->digest));
+	if (rq->post)
+		json_object_set_new(o, "path", json_string(rq->post->path));
 	log_json(s, o);
 }
 
@@ -663,6 +741,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	pthread_mutex_unlock(&s->stats_lock);
 	log_request(s, c, rq, seconds, toe);
 	__atomic_sub_fetch(&s->inflight, 1, __ATOMIC_RELAXED);
+	buf_free(&rq->body);
 	free(rq);
 	*req_cls = NULL;
 }
@@ -730,7 +809,8 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ret, struct
 }
 
 
-int mr_server_start(const struct mr_config *cfg, struct mr_mirror *m, FILE *log,
+int mr_server_start(const struct mr_config *cfg, struct mr_mirror *m,
+		    const struct mr_post_route *posts, size_t n_posts, FILE *log,
 		    struct mr_server **ret, struct err *e)
 {
 	struct mr_server *s = calloc(1, sizeof(*s));
@@ -743,6 +823,8 @@ int mr_server_start(const struct mr_config *cfg, struct mr_mirror *m, FILE *log,
 		return err_set(e, ERR_OPERATIONAL, "out of memory");
 	s->cfg = cfg;
 	s->mirror = m;
+	s->posts = posts;
+	s->n_posts = n_posts;
 	s->log = log;
 	pthread_mutex_init(&s->stats_lock, NULL);
 	if (parse_listen(cfg->listen, &addr, e) < 0)
@@ -767,20 +849,22 @@ int mr_server_start(const struct mr_config *cfg, struct mr_mirror *m, FILE *log,
 	}
 	if (s->tls_cert)
 		s->daemon = MHD_start_daemon(
-		    flags, 0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		    flags, 0, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 		    MHD_OPTION_CONNECTION_LIMIT, cfg->connections, MHD_OPTION_CONNECTION_TIMEOUT,
 		    cfg->idle_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->header_bytes,
 		    MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_BYTES,
-		    MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+		    MHD_OPTION_NOTIFY_COMPLETED, completed, s,
 		    MHD_OPTION_HTTPS_MEM_CERT,
 		    s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, s->tls_key, MHD_OPTION_END);
 	else
 		s->daemon = MHD_start_daemon(
-		    flags, 0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		    flags, 0, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 		    MHD_OPTION_CONNECTION_LIMIT, cfg->connections, MHD_OPTION_CONNECTION_TIMEOUT,
 		    cfg->idle_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->header_bytes,
 		    MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_BYTES,
-		    MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+		    MHD_OPTION_NOTIFY_COMPLETED, completed, s,
 		    MHD_OPTION_END);
 	if (!s->daemon) {
 		err_sys(e, ERR_OPERATIONAL,

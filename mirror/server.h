@@ -10,7 +10,11 @@
  * is closed. Errors are distribution error bodies
  * ({"errors":[{"code","message","detail"}]}) with their status; a blob
  * whose upstream bytes fail their digest ends the connection before its
- * last byte. */
+ * last byte.
+ *
+ * Beside the read-only API, the caller may add POST endpoints (the
+ * admission webhooks, wired in by cmd_serve.c so that mirror/ does not
+ * depend on what answers them). */
 #ifndef INLAY_MR_SERVER_H
 #define INLAY_MR_SERVER_H
 
@@ -22,9 +26,23 @@
 
 struct mr_server; /* opaque */
 
-/* Start listening on cfg->listen and serving m. The access log goes to
- * log (one JSON object a line). cfg, m and log must outlive the server. */
-int mr_server_start(const struct mr_config *cfg, struct mr_mirror *m, FILE *log,
+/* A POST endpoint: the server reads the body, at most max_body bytes (413
+ * for a longer one, refused before it is read when its Content-Length says
+ * so), checks client auth as for the API, then calls answer in the
+ * connection's thread. answer returns the HTTP status and sets *reply to
+ * its JSON body (malloc'd, freed by the server; NULL for none). */
+struct mr_post_route {
+	const char *path; /* exact: "/admission/mutate" */
+	size_t max_body;
+	unsigned (*answer)(void *ctx, const char *body, size_t len, char **reply);
+	void *ctx;
+};
+
+/* Start listening on cfg->listen and serving m, and posts[0..n_posts).
+ * The access log goes to log (one JSON object a line). cfg, m, posts and
+ * log must outlive the server. */
+int mr_server_start(const struct mr_config *cfg, struct mr_mirror *m,
+		    const struct mr_post_route *posts, size_t n_posts, FILE *log,
 		    struct mr_server **ret, struct err *e);
 
 /* The port listened on (useful with port 0). */
