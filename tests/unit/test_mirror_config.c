@@ -213,6 +213,15 @@ static const char *const bad_configs[] = {
     "{\"require_instrumented\":\"yes\"}",
     "{\"listen\":\"a\",\"listen\":\"b\"}",
     "{\"store\":\"\"}",
+    "{\"admission\":true}",
+    "{\"admission\":{\"enabled\":\"yes\"}}",
+    "{\"admission\":{\"timeout_seconds\":30}}", /* the API server's own limit */
+    "{\"admission\":{\"timeout_seconds\":0}}",
+    "{\"admission\":{\"registry_map\":[\"a=b\"]}}",
+    "{\"admission\":{\"registry_map\":{\"a\":1}}}",
+    "{\"admission\":{\"registry_map\":{\"a=b\":\"c\"}}}",
+    "{\"admission\":{\"registry_map\":{\"a\":\"\"}}}",
+    "{\"admission\":{\"mutate\":true}}",
     "{",
 };
 
@@ -263,6 +272,40 @@ static void test_finish(void **state)
 	mr_config_free(&c);
 }
 
+static void test_admission(void **state)
+{
+	struct mr_config c;
+	struct err e;
+
+	(void)state;
+	/* Webhooks only: neither a store nor an upstream is needed. */
+	config_with(&c, "{\"admission\":{\"enabled\":true,\"timeout_seconds\":3,"
+			"\"check_key\":\"k.pub\",\"tag_suffix\":\"-x\","
+			"\"registry_map\":{\"docker.io\":\"ecr.example/mirror\"}}}");
+	assert_true(c.admission.enabled);
+	assert_int_equal(c.admission.timeout_seconds, 3);
+	assert_string_equal(c.admission.check_key, "k.pub");
+	assert_string_equal(c.admission.tag_suffix, "-x");
+	assert_int_equal(c.admission.n_maps, 1);
+	assert_string_equal(c.admission.maps[0].from, "docker.io");
+	assert_string_equal(c.admission.maps[0].to, "ecr.example/mirror");
+	assert_int_equal(mr_config_add_map(&c, "quay.io=ecr.example/quay", &e), 0);
+	assert_int_equal(c.admission.n_maps, 2);
+	assert_int_equal(mr_config_add_map(&c, "quay.io", &e), -1);
+	assert_int_equal(mr_config_add_map(&c, "=x", &e), -1);
+	mr_config_free(&c);
+
+	/* The default timeout stays well under the API server's 10 s. */
+	mr_config_init(&c);
+	assert_int_equal(c.admission.timeout_seconds, 5);
+	/* A mirror beside the webhooks still needs its store. */
+	c.admission.enabled = true;
+	assert_int_equal(mr_config_add_upstream(&c, "up=http://127.0.0.1:5000", &e), 0);
+	assert_int_equal(mr_config_finish(&c, &e), -1);
+	assert_non_null(strstr(e.msg, "--store"));
+	mr_config_free(&c);
+}
+
 /* A bcrypt hash of "s3cret" at cost 4, made with `htpasswd -nbB -C 4`. */
 static void test_htpasswd(void **state)
 {
@@ -309,6 +352,7 @@ int main(void)
 	    cmocka_unit_test(test_targets),  cmocka_unit_test(test_globs),
 	    cmocka_unit_test(test_rules),    cmocka_unit_test(test_bad_configs),
 	    cmocka_unit_test(test_finish),   cmocka_unit_test(test_htpasswd),
+	    cmocka_unit_test(test_admission),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
