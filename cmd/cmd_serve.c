@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "../deploy/admission.h"
 #include "../mirror/config.h"
 #include "../mirror/mirror.h"
 #include "../mirror/server.h"
@@ -47,6 +48,16 @@ const char rw_serve_usage[] =
 	"  --max-connections N   connections at once (default 256)\n"
 	"  --access-log FILE     the JSON access log (default: standard error)\n"
 	"\n"
+	"Kubernetes admission webhooks (AdmissionReview v1, over HTTPS):\n"
+	"  --admission           serve POST /admission/mutate (a JSON patch doing what\n"
+	"                        'inlay rewrite' does) and /admission/validate (what\n"
+	"                        'inlay rewrite --check' decides); with no --upstream and\n"
+	"                        no --store, only these\n"
+	"  --admission-timeout S answer within S seconds (default 5, at most 29): an image\n"
+	"                        still being instrumented then is denied, to be retried\n"
+	"  --admission-key PUB   the key validate checks signatures with (default: --key)\n"
+	"  --registry-map SRC=DST, --tag-suffix S   where results go, as for rewrite\n"
+	"\n"
 	"Upstream transport options: --ca-file, --insecure, --plain-http, --creds,\n"
 	"--authfile (as for copy).\n";
 
@@ -68,6 +79,11 @@ enum {
 	OPT_TLS_KEY,
 	OPT_MAX_CONN,
 	OPT_ACCESS_LOG,
+	OPT_ADMISSION,
+	OPT_ADMISSION_TIMEOUT,
+	OPT_ADMISSION_KEY,
+	OPT_REGISTRY_MAP,
+	OPT_TAG_SUFFIX,
 };
 
 /* The mirror's warnings, as JSON lines in the access log (one stdio call
@@ -163,8 +179,110 @@ static int apply_option(struct mr_config *cfg, int opt, const char *arg, struct 
 		return 0;
 	case OPT_ACCESS_LOG:
 		return mr_config_set(&cfg->access_log, arg, e);
+	case OPT_ADMISSION:
+		cfg->admission.enabled = true;
+		return 0;
+	case OPT_ADMISSION_TIMEOUT:
+		if (parse_count(arg, "--admission-timeout", 1, 29, &n, e) < 0)
+			return -1;
+		cfg->admission.timeout_seconds = (unsigned)n;
+		return 0;
+	case OPT_ADMISSION_KEY:
+		return mr_config_set(&cfg->admission.check_key, arg, e);
+	case OPT_REGISTRY_MAP:
+		return mr_config_add_map(cfg, arg, e);
+	case OPT_TAG_SUFFIX:
+		return mr_config_set(&cfg->admission.tag_suffix, arg, e);
 	}
 	return rw_usage_error(e, "serve", "unknown option");
+}
+
+/* The admission webhooks: deploy/'s answers behind two of the server's
+ * POST endpoints, instrumenting with the configuration's defaults. */
+struct webhooks;
+
+struct webhook_end {
+	struct webhooks *w;
+	bool validate;
+};
+
+struct webhooks {
+	struct rw_instrument_options instrument, instrument_check;
+	struct dp_resolve_options rewrite, check;
+	struct dp_registry_map maps[MR_MAX_MAPS];
+	struct dp_admission_options options;
+	struct dp_admission *admission;
+	struct ly_key *check_key; /* loaded from --admission-key */
+	struct mr_post_route routes[2];
+	struct webhook_end ends[2];
+};
+
+static unsigned webhook_answer(void *ctx, const char *body, size_t len, char **reply)
+{
+	const struct webhook_end *end = ctx;
+	struct err e = {0};
+	json_t *o;
+
+	if (dp_admission_answer(end->w->admission, end->validate, body, len, reply, &e) == 0)
+		return 200;
+	/* Not an AdmissionReview (or no memory): the API server treats a
+	 * failed call by the webhook's failurePolicy. */
+	o = json_pack("{s:s}", "error", e.msg);
+	*reply = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return e.cls == ERR_INPUT ? 400 : 500;
+}
+
+static int webhooks_start(struct webhooks *w, const struct mr_config *cfg,
+			  const struct rg_options *transport, struct err *e)
+{
+	const struct mr_admission *a = &cfg->admission;
+	size_t i;
+
+	memset(w, 0, sizeof(*w));
+	w->instrument.compression = LY_COMPRESS_AUTO;
+	w->instrument.mode = cfg->defaults.mode;
+	w->instrument.policy_json = cfg->defaults.policy_json;
+	w->instrument.inventory = cfg->defaults.inventory;
+	w->instrument.signer = cfg->defaults.key;
+	for (i = 0; i < a->n_maps; i++) {
+		w->maps[i].from = a->maps[i].from;
+		w->maps[i].to = a->maps[i].to;
+	}
+	w->rewrite.transport = transport;
+	w->rewrite.instrument = &w->instrument;
+	w->rewrite.key_path = "the mirror's key";
+	w->rewrite.tag_suffix = a->tag_suffix ? a->tag_suffix : "-inlay";
+	w->rewrite.maps = w->maps;
+	w->rewrite.n_maps = a->n_maps;
+	w->rewrite.jobs = 1;
+	w->rewrite.warn = warn_line;
+	if (a->check_key && ly_key_load_public(a->check_key, &w->check_key, e) < 0)
+		return err_prefix(e, "--admission-key");
+	w->check = w->rewrite;
+	w->check.check = true;
+	w->instrument_check = w->instrument;
+	w->instrument_check.signer = w->check_key ? w->check_key : cfg->defaults.key;
+	w->check.instrument = &w->instrument_check;
+	w->check.key_path = a->check_key ? a->check_key : "the mirror's key";
+	w->options.rewrite = &w->rewrite;
+	w->options.check = w->instrument_check.signer ? &w->check : NULL;
+	w->options.timeout_ms = a->timeout_seconds * 1000;
+	w->options.cache_seconds = (unsigned)cfg->tag_ttl;
+	if (!w->options.check)
+		warn_line("admission: no --key or --admission-key: /admission/validate denies every "
+			  "request, as it cannot check signatures");
+	if (dp_admission_new(&w->options, &w->admission, e) < 0)
+		return -1;
+	for (i = 0; i < 2; i++) {
+		w->ends[i].w = w;
+		w->ends[i].validate = i == 1;
+		w->routes[i].path = i == 1 ? "/admission/validate" : "/admission/mutate";
+		w->routes[i].max_body = DP_ADMISSION_MAX_BODY;
+		w->routes[i].answer = webhook_answer;
+		w->routes[i].ctx = &w->ends[i];
+	}
+	return 0;
 }
 
 /* Block the stop signals in every thread (the server's inherit the mask)
@@ -199,11 +317,17 @@ int cmd_serve(int argc, char **argv, struct err *e)
 		{"tls-key", required_argument, NULL, OPT_TLS_KEY},
 		{"max-connections", required_argument, NULL, OPT_MAX_CONN},
 		{"access-log", required_argument, NULL, OPT_ACCESS_LOG},
+		{"admission", no_argument, NULL, OPT_ADMISSION},
+		{"admission-timeout", required_argument, NULL, OPT_ADMISSION_TIMEOUT},
+		{"admission-key", required_argument, NULL, OPT_ADMISSION_KEY},
+		{"registry-map", required_argument, NULL, OPT_REGISTRY_MAP},
+		{"tag-suffix", required_argument, NULL, OPT_TAG_SUFFIX},
 		{NULL, 0, NULL, 0},
 	};
 	struct mr_config cfg;
 	struct mr_mirror *mirror = NULL;
 	struct mr_server *server = NULL;
+	struct webhooks hooks = {0};
 	struct rw_common c;
 	FILE *log = stderr;
 	sigset_t stop;
@@ -257,11 +381,19 @@ int cmd_serve(int argc, char **argv, struct err *e)
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
-	if (mr_mirror_new(&cfg, &c.src, warn_line, &mirror, e) < 0 ||
-	    mr_server_start(&cfg, mirror, log, &server, e) < 0)
+	if (cfg.store && mr_mirror_new(&cfg, &c.src, warn_line, &mirror, e) < 0)
 		goto out;
-	fprintf(stderr, "inlay serve: listening on %s://%s (port %u), store %s\n",
-		cfg.tls_cert ? "https" : "http", cfg.listen, mr_server_port(server), cfg.store);
+	if (cfg.admission.enabled && webhooks_start(&hooks, &cfg, &c.src, e) < 0)
+		goto out;
+	if (mr_server_start(&cfg, mirror, hooks.routes, cfg.admission.enabled ? 2 : 0, log,
+			    &server, e) < 0)
+		goto out;
+	fprintf(stderr, "inlay serve: listening on %s://%s (port %u), store %s%s\n",
+		cfg.tls_cert ? "https" : "http", cfg.listen, mr_server_port(server),
+		cfg.store ? cfg.store : "none",
+		cfg.admission.enabled ? ", admission webhooks on /admission/mutate and "
+					"/admission/validate"
+				      : "");
 	sig = wait_for_stop(&stop);
 	fprintf(stderr, "inlay serve: %s: finishing the requests in flight (at most %us)\n",
 		sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg.shutdown_seconds);
@@ -270,10 +402,17 @@ int cmd_serve(int argc, char **argv, struct err *e)
 	if (left > 0)
 		fprintf(stderr, "inlay serve: %d blobs were still being stored; they are dropped\n",
 			left);
+	/* Images the webhooks still instrument for requests already answered. */
+	if (left == 0 && (left = dp_admission_free(hooks.admission, cfg.shutdown_seconds)) > 0)
+		fprintf(stderr, "inlay serve: %d images were still being instrumented; they are "
+				"dropped\n", left);
+	hooks.admission = NULL;
 	rc = 0;
 out:
 	if (left == 0) {
 		(void)mr_server_stop(server);
+		(void)dp_admission_free(hooks.admission, 0);
+		ly_key_free(hooks.check_key);
 		mr_mirror_free(mirror);
 	}
 	if (log != stderr && left == 0)
