@@ -136,46 +136,6 @@ static int result_tag(const struct dp_resolve_options *o, const struct rg_endpoi
 	return 0;
 }
 
-/* 1 when ep holds the manifest digest, 0 when not. */
-static int has_manifest(struct rg_endpoint *ep, const char *digest, struct err *e)
-{
-	struct rg_manifest_blob mb = {0};
-	int rc = rg_manifest_get(ep, digest, &mb, e);
-
-	rg_manifest_blob_clear(&mb);
-	if (rc == 0)
-		return 1;
-	if (e->http_status == 404) {
-		err_clear(e);
-		return 0;
-	}
-	return -1;
-}
-
-/* 1 when every manifest a run would sign has a signature tag already. */
-static int signed_already(struct rg_endpoint *dst, const struct rw_instrument_result *res,
-			  struct err *e)
-{
-	char tag[RW_SIGNATURE_TAG_MAX];
-	size_t i;
-	int r;
-
-	if (rw_signature_tag(res->result_digest, tag, e) < 0)
-		return -1;
-	if ((r = has_manifest(dst, tag, e)) <= 0)
-		return r;
-	for (i = 0; i < res->n_platforms; i++) {
-		if (!res->platforms[i].instrumented ||
-		    strcmp(res->platforms[i].result_digest, res->result_digest) == 0)
-			continue;
-		if (rw_signature_tag(res->platforms[i].result_digest, tag, e) < 0)
-			return -1;
-		if ((r = has_manifest(dst, tag, e)) <= 0)
-			return r;
-	}
-	return 1;
-}
-
 /* Rewrite: plan the result without writing; when the destination has it
  * (and its signatures), that is all; otherwise instrument and sign. */
 static int rewrite_one(struct dp_resolver *r, struct dp_resolved *d, struct err *e)
@@ -211,10 +171,10 @@ static int rewrite_one(struct dp_resolver *r, struct dp_resolved *d, struct err 
 	io.dry_run = true;
 	if (rw_instrument(src, dst, &io, res, NULL, e) < 0)
 		goto out;
-	have = has_manifest(dst, res->result_digest, e);
+	have = rw_manifest_present(dst, res->result_digest, e);
 	if (have > 0 && io.signer) {
 		pthread_mutex_lock(&r->sign_lock);
-		have = signed_already(dst, res, e);
+		have = rw_instrumented_signed(dst, res, e);
 		pthread_mutex_unlock(&r->sign_lock);
 	}
 	if (have < 0)

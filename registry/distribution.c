@@ -84,7 +84,9 @@ int dist_scopes_init(struct rg_transport *t, enum dist_access access, const char
 {
 	memset(sc, 0, sizeof(*sc));
 	if (asprintf(&sc->owned[0], "repository:%s:%s", t->path,
-		     access == DIST_PUSH ? "pull,push" : "pull") < 0) {
+		     access == DIST_PUSH     ? "pull,push"
+		     : access == DIST_DELETE ? "delete"
+					     : "pull") < 0) {
 		sc->owned[0] = NULL;
 		return err_set(e, ERR_OPERATIONAL, "out of memory");
 	}
@@ -665,26 +667,20 @@ out:
 	return rc;
 }
 
-static int tags_list(struct rg_transport *t, int n, const char *last, struct buf *out,
-		     bool *ret_more, struct err *e)
+/* One page of a listing (tags, catalog) at url: the raw body into out;
+ * *ret_more when the registry links a next page. */
+static int list_get(struct rg_transport *t, char *url, const struct dist_scopes *sc, int n,
+		    const char *last, const char *subject, const char *unknown, struct buf *out,
+		    bool *ret_more, struct err *e)
 {
 	static const char *const headers[] = {"Accept: application/json", NULL};
 	struct rg_http_req req = {0};
 	struct rg_http_resp resp = {0};
-	struct dist_scopes sc = {0};
-	char subject[512], num[16], *url = NULL, *u2 = NULL;
+	char num[16], *u2 = NULL;
 	struct buf errb;
 	int rc = -1;
 
 	buf_init(&errb, LIMIT_ERROR_BODY_BYTES);
-	snprintf(subject, sizeof(subject), "%s: list tags", t->repo);
-	if (dist_ready(t, e) < 0 || dist_scopes_init(t, DIST_PULL, NULL, &sc, e) < 0)
-		goto out;
-	url = dist_url(t, "/tags/list");
-	if (!url) {
-		err_set(e, ERR_OPERATIONAL, "out of memory");
-		goto out;
-	}
 	if (n > 0) {
 		snprintf(num, sizeof(num), "%d", n);
 		if (rg_url_add_query(url, "n", num, &u2, e) < 0)
@@ -706,12 +702,12 @@ static int tags_list(struct rg_transport *t, int n, const char *last, struct buf
 	req.out = out;
 	req.err_body = &errb;
 	req.follow_redirects = true;
-	if (dist_do(t, &req, &sc, &resp, e) < 0) {
+	if (dist_do(t, &req, sc, &resp, e) < 0) {
 		err_prefix(e, "%s", subject);
 		goto out;
 	}
 	if (resp.status != 200) {
-		dist_status_error(t, subject, &resp, &errb, "repository unknown", e);
+		dist_status_error(t, subject, &resp, &errb, unknown, e);
 		goto out;
 	}
 	*ret_more = resp.link && strstr(resp.link, "rel=\"next\"");
@@ -719,6 +715,85 @@ static int tags_list(struct rg_transport *t, int n, const char *last, struct buf
 out:
 	free(url);
 	free(u2);
+	rg_http_resp_clear(&resp);
+	buf_free(&errb);
+	return rc;
+}
+
+static int tags_list(struct rg_transport *t, int n, const char *last, struct buf *out,
+		     bool *ret_more, struct err *e)
+{
+	struct dist_scopes sc = {0};
+	char subject[512], *url;
+	int rc = -1;
+
+	snprintf(subject, sizeof(subject), "%s: list tags", t->repo);
+	if (dist_ready(t, e) < 0 || dist_scopes_init(t, DIST_PULL, NULL, &sc, e) < 0)
+		return -1;
+	if (!(url = dist_url(t, "/tags/list")))
+		err_set(e, ERR_OPERATIONAL, "out of memory");
+	else
+		rc = list_get(t, url, &sc, n, last, subject, "repository unknown", out, ret_more, e);
+	dist_scopes_free(&sc);
+	return rc;
+}
+
+static int catalog(struct rg_transport *t, int n, const char *last, struct buf *out,
+		   bool *ret_more, struct err *e)
+{
+	struct dist_scopes sc = {.s = {"registry:catalog:*"}, .n = 1};
+	char subject[512], *url;
+
+	snprintf(subject, sizeof(subject), "%s: list repositories", t->registry);
+	if (dist_ready(t, e) < 0)
+		return -1;
+	if (asprintf(&url, "%s/v2/_catalog", t->base) < 0)
+		return err_set(e, ERR_OPERATIONAL, "out of memory");
+	return list_get(t, url, &sc, n, last, subject,
+			"the registry does not list its repositories (no _catalog)", out, ret_more, e);
+}
+
+static int manifest_delete(struct rg_transport *t, const char *digest, struct err *e)
+{
+	struct rg_http_req req = {0};
+	struct rg_http_resp resp = {0};
+	struct dist_scopes sc = {0};
+	char subject[512], suffix[REFERENCE_MAX + 16], *url = NULL;
+	struct buf errb;
+	int rc = -1;
+
+	buf_init(&errb, LIMIT_ERROR_BODY_BYTES);
+	subject_of(t, digest, subject, sizeof(subject));
+	strncat(subject, ": delete manifest", sizeof(subject) - strlen(subject) - 1);
+	if (dist_ready(t, e) < 0 || dist_scopes_init(t, DIST_DELETE, NULL, &sc, e) < 0)
+		goto out;
+	snprintf(suffix, sizeof(suffix), "/manifests/%s", digest);
+	if (!(url = dist_url(t, suffix))) {
+		err_set(e, ERR_OPERATIONAL, "out of memory");
+		goto out;
+	}
+	req.method = "DELETE";
+	req.url = url;
+	req.err_body = &errb;
+	if (dist_do(t, &req, &sc, &resp, e) < 0) {
+		err_prefix(e, "%s", subject);
+		goto out;
+	}
+	if (resp.status == 405) {
+		err_set(e, ERR_OPERATIONAL,
+			"%s: %s does not allow deletes (Distribution needs storage.delete.enabled: "
+			"true)",
+			subject, t->registry);
+		e->http_status = 405;
+		goto out;
+	}
+	if (resp.status < 200 || resp.status > 299) {
+		dist_status_error(t, subject, &resp, &errb, "manifest unknown", e);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(url);
 	dist_scopes_free(&sc);
 	rg_http_resp_clear(&resp);
 	buf_free(&errb);
@@ -747,6 +822,8 @@ static const struct rg_transport_ops dist_ops = {
     .blob_exists = blob_exists,
     .blob_open = NULL, /* blobs are behind HTTP, not in files */
     .tags_list = tags_list,
+    .manifest_delete = manifest_delete,
+    .catalog = catalog,
     .blob_fetch = blob_fetch,
     .blob_upload = dist_blob_upload,
     .blob_mount = dist_blob_mount,

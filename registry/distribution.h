@@ -34,7 +34,7 @@ struct dist_scopes {
 	char *owned[2];
 };
 
-enum dist_access { DIST_PULL, DIST_PUSH };
+enum dist_access { DIST_PULL, DIST_PUSH, DIST_DELETE };
 
 /* Scopes for access to t's repository, plus pull on `also` when not NULL
  * (the source of a mount). Free with dist_scopes_free. */

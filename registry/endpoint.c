@@ -28,6 +28,7 @@ struct rg_endpoint {
 	char *tag;        /* NULL when none given */
 	char *digest;     /* NULL when none given */
 	char *reference;  /* digest, else tag, else "latest" */
+	bool borrowed;    /* transport is another endpoint's (rg_endpoint_at) */
 };
 
 void rg_options_init(struct rg_options *o)
@@ -53,7 +54,7 @@ void rg_endpoint_free(struct rg_endpoint *ep)
 {
 	if (!ep)
 		return;
-	if (ep->ops && ep->transport)
+	if (ep->ops && ep->transport && !ep->borrowed)
 		ep->ops->free(ep->transport);
 	free(ep->display);
 	free(ep->repository);
@@ -293,43 +294,51 @@ void rg_tag_page_clear(struct rg_tag_page *p)
 	memset(p, 0, sizeof(*p));
 }
 
-int rg_tags_list(struct rg_endpoint *ep, int n, const char *last, struct rg_tag_page *ret,
-		 struct err *e)
+static bool repository_valid(const char *name)
+{
+	return mf_repo_path_valid(name, strlen(name));
+}
+
+/* One page of names, {"KEY": [...]}, from a listing operation; each name
+ * checked by valid(). */
+static int list_page(struct rg_endpoint *ep, const char *key, const char *what,
+		     int (*list)(struct rg_transport *, int, const char *, struct buf *, bool *,
+				 struct err *),
+		     bool (*valid)(const char *), int n, const char *last, struct rg_tag_page *ret,
+		     struct err *e)
 {
 	struct rg_tag_page page = {0};
 	struct buf body;
 	json_error_t je;
-	json_t *doc = NULL, *tags, *v;
+	json_t *doc = NULL, *names, *v;
 	bool more = false;
 	size_t i;
 	int rc = -1;
 
-	if (!ep->ops->tags_list)
-		return err_set(e, ERR_INPUT, "%s: tags are listed from registries only",
-			       ep->repository);
 	buf_init(&body, LIMIT_MANIFEST_BYTES);
-	if (ep->ops->tags_list(ep->transport, n, last, &body, &more, e) < 0)
+	if (list(ep->transport, n, last, &body, &more, e) < 0)
 		goto out;
 	doc = json_loadb(body.data ? body.data : "", body.len, JSON_REJECT_DUPLICATES, &je);
-	tags = json_object_get(doc, "tags");
-	if (!json_is_object(doc) || !(json_is_array(tags) || json_is_null(tags))) {
-		err_set(e, ERR_INPUT, "%s: the tag list is not {\"tags\": [...]}", ep->repository);
+	names = json_object_get(doc, key);
+	if (!json_is_object(doc) || !(json_is_array(names) || json_is_null(names))) {
+		err_set(e, ERR_INPUT, "%s: the %s is not {\"%s\": [...]}", ep->repository, what, key);
 		goto out;
 	}
-	page.tags = calloc(json_array_size(tags) + 1, sizeof(*page.tags));
+	page.tags = calloc(json_array_size(names) + 1, sizeof(*page.tags));
 	if (!page.tags) {
 		err_set(e, ERR_OPERATIONAL, "out of memory");
 		goto out;
 	}
-	json_array_foreach(tags, i, v)
+	json_array_foreach(names, i, v)
 	{
-		const char *tag = json_string_value(v);
+		const char *name = json_string_value(v);
 
-		if (!tag || !mf_tag_valid(tag)) {
-			err_set(e, ERR_INPUT, "%s: the tag list holds an invalid tag", ep->repository);
+		if (!name || !valid(name)) {
+			err_set(e, ERR_INPUT, "%s: the %s holds an invalid name '%.100s'",
+				ep->repository, what, name ? name : "(not a string)");
 			goto out;
 		}
-		if (!(page.tags[page.n] = strdup(tag))) {
+		if (!(page.tags[page.n] = strdup(name))) {
 			err_set(e, ERR_OPERATIONAL, "out of memory");
 			goto out;
 		}
@@ -344,6 +353,72 @@ out:
 	json_decref(doc);
 	buf_free(&body);
 	return rc;
+}
+
+int rg_tags_list(struct rg_endpoint *ep, int n, const char *last, struct rg_tag_page *ret,
+		 struct err *e)
+{
+	if (!ep->ops->tags_list)
+		return err_set(e, ERR_INPUT, "%s: cannot list tags here", ep->repository);
+	return list_page(ep, "tags", "tag list", ep->ops->tags_list, mf_tag_valid, n, last, ret, e);
+}
+
+int rg_catalog_list(struct rg_endpoint *ep, int n, const char *last, struct rg_tag_page *ret,
+		    struct err *e)
+{
+	if (!ep->ops->catalog)
+		return err_set(e, ERR_INPUT,
+			       "%s: repositories are listed from registries only (an OCI layout "
+			       "is one repository)",
+			       ep->repository);
+	return list_page(ep, "repositories", "catalog", ep->ops->catalog, repository_valid, n,
+			 last, ret, e);
+}
+
+int rg_manifest_delete(struct rg_endpoint *ep, const char *digest, struct err *e)
+{
+	if (mf_digest_check(digest, "digest", e) < 0)
+		return err_prefix(e, "%s", ep->repository);
+	if (!ep->ops->manifest_delete)
+		return err_set(e, ERR_INPUT, "%s: cannot delete manifests here", ep->repository);
+	return ep->ops->manifest_delete(ep->transport, digest, e);
+}
+
+int rg_endpoint_at(struct rg_endpoint *ep, const char *reference, struct rg_endpoint **ret,
+		   struct err *e)
+{
+	struct rg_endpoint *n = calloc(1, sizeof(*n));
+	bool digest = strchr(reference, ':') != NULL;
+
+	if (!n)
+		return err_set(e, ERR_OPERATIONAL, "out of memory");
+	if (digest ? mf_digest_check(reference, "digest", e) < 0 : !mf_tag_valid(reference)) {
+		free(n);
+		if (!digest)
+			err_set(e, ERR_INPUT, "'%.130s' is not a valid tag", reference);
+		return err_prefix(e, "%s", ep->repository);
+	}
+	*n = *ep;
+	n->borrowed = true;
+	n->tag = n->digest = n->display = n->host = NULL;
+	n->repository = strdup(ep->repository);
+	n->path = strdup(ep->path);
+	n->host = ep->host ? strdup(ep->host) : NULL;
+	n->reference = strdup(reference);
+	if (digest)
+		n->digest = strdup(reference);
+	else
+		n->tag = strdup(reference);
+	if (n->repository && asprintf(&n->display, "%s%s%s", n->repository, digest ? "@" : ":",
+				      reference) < 0)
+		n->display = NULL;
+	if (!n->repository || !n->path || (ep->host && !n->host) || !n->reference ||
+	    !(n->digest || n->tag) || !n->display) {
+		rg_endpoint_free(n);
+		return err_set(e, ERR_OPERATIONAL, "out of memory");
+	}
+	*ret = n;
+	return 0;
 }
 
 int rg_blob_size(struct rg_endpoint *ep, const char *digest, int64_t *ret_size, struct err *e)

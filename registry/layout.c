@@ -612,15 +612,17 @@ out:
 	return rc;
 }
 
-/* Name (media_type, digest, size) `tag` in index.json. */
-static int index_tag(const struct rg_transport *t, const char *tag, const char *media_type,
-		     const char *digest, int64_t size, struct err *e)
+/* Change index.json (NULL when there is none yet) with change(), under
+ * the layout's lock, and store it. The lock is on the directory itself:
+ * every writer has it, and no lock file is left among the layout's files. */
+static int index_update(const struct rg_transport *t,
+			int (*change)(const struct rg_transport *t, json_t **index, void *arg,
+				      struct err *e),
+			void *arg, struct err *e)
 {
 	json_t *index = NULL;
 	int fd, rc = -1;
 
-	/* The lock is on the directory itself: every writer has it, and no
-	 * lock file is left among the layout's files. */
 	fd = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return err_sys(e, ERR_OPERATIONAL, "oci:%.200s: cannot open the layout", t->dir);
@@ -630,27 +632,68 @@ static int index_tag(const struct rg_transport *t, const char *tag, const char *
 			goto out;
 		}
 	}
-	if (index_load(t, &index, e) < 0)
-		goto out;
-	if (!index) {
-		index = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType", MT_OCI_INDEX,
-				  "manifests");
-		if (!index) {
-			err_set(e, ERR_OPERATIONAL, "out of memory building index.json");
-			goto out;
-		}
-	}
-	if (rg_layout_index_set_tag(index, tag, media_type, digest, size, e) < 0) {
-		err_prefix(e, "oci:%.200s", t->dir);
-		goto out;
-	}
-	if (index_store(t, index, e) < 0)
+	if (index_load(t, &index, e) < 0 || change(t, &index, arg, e) < 0 ||
+	    index_store(t, index, e) < 0)
 		goto out;
 	rc = 0;
 out:
 	json_decref(index);
 	close(fd); /* releases the lock */
 	return rc;
+}
+
+struct tag_change {
+	const char *tag, *media_type, *digest;
+	int64_t size;
+};
+
+static int set_tag(const struct rg_transport *t, json_t **index, void *arg, struct err *e)
+{
+	const struct tag_change *c = arg;
+
+	if (!*index) {
+		*index = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType", MT_OCI_INDEX,
+				   "manifests");
+		if (!*index)
+			return err_set(e, ERR_OPERATIONAL, "out of memory building index.json");
+	}
+	if (rg_layout_index_set_tag(*index, c->tag, c->media_type, c->digest, c->size, e) < 0)
+		return err_prefix(e, "oci:%.200s", t->dir);
+	return 0;
+}
+
+/* Name (media_type, digest, size) `tag` in index.json. */
+static int index_tag(const struct rg_transport *t, const char *tag, const char *media_type,
+		     const char *digest, int64_t size, struct err *e)
+{
+	struct tag_change c = {tag, media_type, digest, size};
+
+	return index_update(t, set_tag, &c, e);
+}
+
+/* Drop every top-level entry naming the digest (arg); none is 404. */
+static int drop_digest(const struct rg_transport *t, json_t **index, void *arg, struct err *e)
+{
+	json_t *ms = json_object_get(*index, "manifests");
+	size_t i = 0, dropped = 0;
+
+	while (i < json_array_size(ms)) {
+		const char *dg = descriptor_digest(json_array_get(ms, i));
+
+		if (dg && strcmp(dg, arg) == 0) {
+			json_array_remove(ms, i);
+			dropped++;
+		} else {
+			i++;
+		}
+	}
+	if (dropped == 0) {
+		err_set(e, ERR_OPERATIONAL, "oci:%.200s: no manifest %s in index.json", t->dir,
+			(const char *)arg);
+		e->http_status = 404;
+		return -1;
+	}
+	return 0;
 }
 
 /* The descriptor of digest among index's top-level manifests, or NULL. */
@@ -1027,6 +1070,68 @@ out:
 	return rc;
 }
 
+static int layout_manifest_delete(struct rg_transport *t, const char *digest, struct err *e)
+{
+	if (layout_check(t, e) < 0)
+		return -1;
+	return index_update(t, drop_digest, (void *)digest, e);
+}
+
+static int by_string(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The tags of index.json as a registry lists them: {"tags": [...]},
+ * sorted, n after last. */
+static int layout_tags_list(struct rg_transport *t, int n, const char *last, struct buf *out,
+			    bool *ret_more, struct err *e)
+{
+	json_t *index = NULL, *doc = NULL, *d, *tags = json_array();
+	const char **names = NULL;
+	size_t i, k = 0, count = 0;
+	char *text = NULL;
+	int rc = -1;
+
+	if (!tags || layout_check(t, e) < 0 || index_load(t, &index, e) < 0)
+		goto out;
+	names = calloc(json_array_size(json_object_get(index, "manifests")) + 1, sizeof(*names));
+	if (!names) {
+		err_set(e, ERR_OPERATIONAL, "out of memory");
+		goto out;
+	}
+	json_array_foreach(json_object_get(index, "manifests"), i, d)
+		if (descriptor_tag(d))
+			names[k++] = descriptor_tag(d);
+	qsort(names, k, sizeof(*names), by_string);
+	*ret_more = false;
+	for (i = 0; i < k; i++) {
+		if ((last && strcmp(names[i], last) <= 0) || (i > 0 && strcmp(names[i], names[i - 1]) == 0))
+			continue;
+		if (n > 0 && count == (size_t)n) {
+			*ret_more = true;
+			break;
+		}
+		json_array_append_new(tags, json_string(names[i]));
+		count++;
+	}
+	doc = json_pack("{s:O}", "tags", tags);
+	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	if (!text || buf_append(out, text, strlen(text)) < 0) {
+		err_set(e, ERR_OPERATIONAL, "oci:%.200s: the tag list does not fit in memory",
+			t->dir);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(text);
+	free(names);
+	json_decref(doc);
+	json_decref(tags);
+	json_decref(index);
+	return rc;
+}
+
 static void layout_free(struct rg_transport *t)
 {
 	if (!t)
@@ -1043,7 +1148,9 @@ static const struct rg_transport_ops layout_ops = {
     .blob_upload = layout_blob_upload,
     .blob_mount = NULL, /* a layout has no other repositories to mount from */
     .blob_open = layout_blob_open,
-    .tags_list = NULL, /* tags of a layout are in its index.json */
+    .tags_list = layout_tags_list,
+    .manifest_delete = layout_manifest_delete,
+    .catalog = NULL, /* a layout is one repository */
     .free = layout_free,
 };
 

@@ -134,9 +134,26 @@ struct rg_tag_page {
 void rg_tag_page_clear(struct rg_tag_page *p);
 
 /* List at most n tags (n <= 0: the registry's default page) after `last`
- * (NULL: from the start). Registries only. */
+ * (NULL: from the start), in the registry's order (a layout's: sorted). */
 int rg_tags_list(struct rg_endpoint *ep, int n, const char *last, struct rg_tag_page *ret,
 		 struct err *e);
+
+/* One page of the repositories of the registry ep is on (GET /v2/_catalog),
+ * as rg_tags_list; each name checked against the repository grammar.
+ * ep's own repository does not matter. Registries only. */
+int rg_catalog_list(struct rg_endpoint *ep, int n, const char *last, struct rg_tag_page *ret,
+		    struct err *e);
+
+/* Delete the manifest `digest` and so every tag naming it (a registry
+ * needs deletes enabled; a layout drops it from index.json, its blobs
+ * stay). */
+int rg_manifest_delete(struct rg_endpoint *ep, const char *digest, struct err *e);
+
+/* A new endpoint for ep's repository at `reference` (a tag or a digest),
+ * sharing ep's connections, tokens and registry probe: many references of
+ * one repository cost one set-up. ep must outlive it. */
+int rg_endpoint_at(struct rg_endpoint *ep, const char *reference, struct rg_endpoint **ret,
+		   struct err *e);
 
 /* Counters of one command run; updated by the transfer functions. */
 struct rg_stats {

@@ -58,6 +58,13 @@ struct rg_transport_ops {
 	 * next page. NULL for transports without one. */
 	int (*tags_list)(struct rg_transport *t, int n, const char *last, struct buf *out,
 			 bool *ret_more, struct err *e);
+	/* Remove the manifest digest, and with it every tag naming it. NULL
+	 * for transports that cannot. */
+	int (*manifest_delete)(struct rg_transport *t, const char *digest, struct err *e);
+	/* One page of the registry's repositories (GET /v2/_catalog?n=&last=),
+	 * as tags_list. NULL for transports without one. */
+	int (*catalog)(struct rg_transport *t, int n, const char *last, struct buf *out,
+		       bool *ret_more, struct err *e);
 	void (*free)(struct rg_transport *t);
 };
 

@@ -683,3 +683,41 @@ int rw_key_load(const char *path, struct ly_key **ret_key, struct err *e)
 {
 	return ly_key_load_private(path, rw_passphrase, NULL, ret_key, e);
 }
+
+int rw_manifest_present(struct rg_endpoint *ep, const char *reference, struct err *e)
+{
+	struct rg_manifest_blob mb = {0};
+	int rc = rg_manifest_get(ep, reference, &mb, e);
+
+	rg_manifest_blob_clear(&mb);
+	if (rc == 0)
+		return 1;
+	if (e->http_status == 404) {
+		err_clear(e);
+		return 0;
+	}
+	return -1;
+}
+
+int rw_instrumented_signed(struct rg_endpoint *dst, const struct rw_instrument_result *res,
+			  struct err *e)
+{
+	char tag[RW_SIGNATURE_TAG_MAX];
+	size_t i;
+	int r;
+
+	if (rw_signature_tag(res->result_digest, tag, e) < 0)
+		return -1;
+	if ((r = rw_manifest_present(dst, tag, e)) <= 0)
+		return r;
+	for (i = 0; i < res->n_platforms; i++) {
+		if (!res->platforms[i].instrumented ||
+		    strcmp(res->platforms[i].result_digest, res->result_digest) == 0)
+			continue;
+		if (rw_signature_tag(res->platforms[i].result_digest, tag, e) < 0)
+			return -1;
+		if ((r = rw_manifest_present(dst, tag, e)) <= 0)
+			return r;
+	}
+	return 1;
+}

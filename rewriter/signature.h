@@ -145,6 +145,16 @@ int rw_sign_instrumented_as(struct rg_endpoint *dst, const char *identity,
 			    const struct ly_key *key, const struct rw_instrument_result *r,
 			    struct err *e);
 
+/* 1 when ep holds the manifest (a digest or a tag), 0 when it does not
+ * (404), -1 on any other failure. */
+int rw_manifest_present(struct rg_endpoint *ep, const char *reference, struct err *e);
+
+/* 1 when every manifest rw_sign_instrumented would sign for r has its
+ * signature tag at dst already (a planned run: nothing to sign), 0 when
+ * one has not, -1 on failure. */
+int rw_instrumented_signed(struct rg_endpoint *dst, const struct rw_instrument_result *r,
+			   struct err *e);
+
 /* True for an index child that is an attestation manifest (buildx's
  * unknown/unknown entries), which inlay neither instruments nor signs. */
 bool rw_is_attestation(const struct mf_descriptor *d);
