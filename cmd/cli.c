@@ -11,6 +11,9 @@
 #include <time.h>
 
 #include "../manifest/buf.h"
+#include "../mirror/config.h"
+#include "../rewriter/policy.h"
+#include "../rewriter/signature.h"
 
 void rw_common_init(struct rw_common *c)
 {
@@ -209,5 +212,35 @@ int rw_mode_check(const char *cmd, const char *mode, struct err *e)
 	if (strcmp(mode, "monitor") != 0 && strcmp(mode, "learn") != 0 &&
 	    strcmp(mode, "enforce") != 0)
 		return rw_usage_error(e, cmd, "--mode takes monitor, learn or enforce");
+	return 0;
+}
+
+int rw_rule_option(struct mr_rule *r, const char *cmd, const char *name, const char *arg,
+		   struct err *e)
+{
+	if (strcmp(name, "mode") == 0) {
+		if (rw_mode_check(cmd, arg, e) < 0)
+			return -1;
+		return mr_config_set(&r->mode, arg, e);
+	}
+	if (strcmp(name, "policy") == 0) {
+		char *policy = NULL;
+
+		if (rw_policy_load(arg, &policy, e) < 0)
+			return -1;
+		free(r->policy_json);
+		r->policy_json = policy;
+		return 0;
+	}
+	if (strcmp(name, "key") == 0) {
+		struct ly_key *key = NULL;
+
+		if (rw_key_load(arg, &key, e) < 0)
+			return -1;
+		ly_key_free(r->key);
+		r->key = key;
+		return 0;
+	}
+	r->inventory = true;
 	return 0;
 }

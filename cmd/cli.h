@@ -98,6 +98,13 @@ int rw_usage_error(struct err *e, const char *cmd, const char *fmt, ...)
 /* --mode's value: monitor, learn or enforce, else a usage error of cmd. */
 int rw_mode_check(const char *cmd, const char *mode, struct err *e);
 
+/* --mode, --policy FILE, --key FILE or --inventory (name without the
+ * dashes; arg NULL for --inventory) into a mirror rule: the defaults of
+ * serve and sync. */
+struct mr_rule;
+int rw_rule_option(struct mr_rule *r, const char *cmd, const char *name, const char *arg,
+		   struct err *e);
+
 /* getopt_long's unknown-option and missing-argument cases, as usage errors. */
 int rw_bad_option(struct err *e, const char *cmd, char **argv);
 

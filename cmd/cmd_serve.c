@@ -140,30 +140,13 @@ static int apply_option(struct mr_config *cfg, int opt, const char *arg, struct 
 		cfg->require_instrumented = true;
 		return 0;
 	case OPT_MODE:
-		if (rw_mode_check("serve", arg, e) < 0)
-			return -1;
-		return mr_config_set(&cfg->defaults.mode, arg, e);
-	case OPT_POLICY: {
-		char *policy = NULL;
-
-		if (rw_policy_load(arg, &policy, e) < 0)
-			return -1;
-		free(cfg->defaults.policy_json);
-		cfg->defaults.policy_json = policy;
-		return 0;
-	}
-	case OPT_KEY: {
-		struct ly_key *key = NULL;
-
-		if (rw_key_load(arg, &key, e) < 0)
-			return -1;
-		ly_key_free(cfg->defaults.key);
-		cfg->defaults.key = key;
-		return 0;
-	}
+		return rw_rule_option(&cfg->defaults, "serve", "mode", arg, e);
+	case OPT_POLICY:
+		return rw_rule_option(&cfg->defaults, "serve", "policy", arg, e);
+	case OPT_KEY:
+		return rw_rule_option(&cfg->defaults, "serve", "key", arg, e);
 	case OPT_INVENTORY:
-		cfg->defaults.inventory = true;
-		return 0;
+		return rw_rule_option(&cfg->defaults, "serve", "inventory", NULL, e);
 	case OPT_PUBLIC_HOST:
 		return mr_config_set(&cfg->public_host, arg, e);
 	case OPT_HTPASSWD:

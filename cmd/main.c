@@ -18,9 +18,10 @@ int cmd_verify(int argc, char **argv, struct err *e);
 int cmd_policy(int argc, char **argv, struct err *e);
 int cmd_serve(int argc, char **argv, struct err *e);
 int cmd_rewrite(int argc, char **argv, struct err *e);
+int cmd_sync(int argc, char **argv, struct err *e);
 extern const char rw_copy_usage[], rw_inspect_usage[], rw_instrument_usage[];
 extern const char rw_keygen_usage[], rw_sign_usage[], rw_verify_usage[];
-extern const char rw_policy_usage[], rw_serve_usage[], rw_rewrite_usage[];
+extern const char rw_policy_usage[], rw_serve_usage[], rw_rewrite_usage[], rw_sync_usage[];
 
 static int cmd_version(int argc, char **argv, struct err *e);
 static int cmd_help(int argc, char **argv, struct err *e);
@@ -46,6 +47,8 @@ const struct rw_command rw_commands[] = {
 	 rw_serve_usage},
 	{"rewrite", cmd_rewrite, "pin deployment specs to instrumented images, sensor first",
 	 rw_rewrite_usage},
+	{"sync", cmd_sync, "instrument whole repositories or registries, only what changed",
+	 rw_sync_usage},
 	{"version", cmd_version, "print versions of inlay and its sensors", version_usage},
 	{"help", cmd_help, "describe a command", help_usage},
 	{NULL, NULL, NULL, NULL},

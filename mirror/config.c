@@ -2,11 +2,14 @@
 #include "config.h"
 
 #include <jansson.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../manifest/buf.h"
+#include "../manifest/ref.h"
+#include "../rewriter/instrument.h"
 #include "../rewriter/policy.h"
 #include "../rewriter/signature.h"
 
@@ -22,6 +25,7 @@ void mr_config_init(struct mr_config *c)
 	c->shutdown_seconds = 30;
 	c->defaults.action = MR_INSTRUMENT;
 	c->admission.timeout_seconds = 5;
+	c->sync.jobs = 4;
 }
 
 static void rule_clear(struct mr_rule *r)
@@ -65,6 +69,13 @@ void mr_config_free(struct mr_config *c)
 		free(c->admission.maps[i].from);
 		free(c->admission.maps[i].to);
 	}
+	for (i = 0; i < c->sync.n_repos; i++) {
+		free(c->sync.repos[i].from);
+		free(c->sync.repos[i].to);
+		free(c->sync.repos[i].tags);
+		free(c->sync.repos[i].exclude);
+	}
+	free(c->sync.tag_suffix);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -264,7 +275,7 @@ static int get_string(json_t *o, const char *key, char **dst, const char *where,
 static const char *const top_keys[] = {
     "listen", "store", "upstreams", "default_upstream", "tag_ttl", "require_instrumented",
     "htpasswd", "tls", "limits", "rules", "mode", "policy", "key", "inventory", "access_log",
-    "public_host", "admission", NULL};
+    "public_host", "admission", "sync", NULL};
 
 static int parse_upstreams(struct mr_config *c, json_t *ups, const char *what, struct err *e)
 {
@@ -358,6 +369,116 @@ static int parse_admission(struct mr_config *c, json_t *v, const char *what, str
 	return 0;
 }
 
+static int regex_check(const char *re, const char *what, struct err *e)
+{
+	regex_t r;
+	char msg[160];
+	int rc;
+
+	if (strlen(re) > 1024)
+		return err_set(e, ERR_INPUT, "%s: the regex is longer than 1024 bytes", what);
+	rc = regcomp(&r, re, REG_EXTENDED | REG_NOSUB);
+	if (rc != 0) {
+		regerror(rc, &r, msg, sizeof(msg));
+		return err_set(e, ERR_INPUT, "%s: '%.200s' is not a regular expression: %s", what, re,
+			       msg);
+	}
+	regfree(&r);
+	return 0;
+}
+
+/* A sync names repositories: "REG/REPO" or "oci:DIR" without a tag or
+ * digest ("REG" and "REG/PREFIX/", catalogs and prefixes, have none). */
+static int repository_only(const char *s, struct err *e)
+{
+	struct mf_ref *r = NULL;
+	bool tagged;
+
+	if (strncmp(s, "oci:", 4) == 0)
+		tagged = strchr(s + 4, ':') || strchr(s + 4, '@');
+	else if (!strchr(s, '/') || s[strlen(s) - 1] == '/')
+		return 0;
+	else if (mf_ref_parse(s, &r, e) < 0)
+		return err_prefix(e, "sync");
+	else
+		tagged = r->tag || r->digest;
+	mf_ref_free(r);
+	if (tagged)
+		return err_set(e, ERR_INPUT, "sync '%.200s': name a repository, without a tag or "
+					     "digest (choose tags with --tags)", s);
+	return 0;
+}
+
+int mr_config_add_sync(struct mr_config *c, const char *from, const char *to, const char *tags,
+		       const char *exclude, struct err *e)
+{
+	struct mr_sync_repo *r;
+
+	if (c->sync.n_repos >= MR_MAX_SYNC)
+		return err_set(e, ERR_INPUT, "more than %d repositories to sync", MR_MAX_SYNC);
+	if (!*from || !*to || strlen(from) > 512 || strlen(to) > 512)
+		return err_set(e, ERR_INPUT, "sync '%.100s' to '%.100s': both must be given (at most "
+					     "512 bytes)", from, to);
+	if ((tags && regex_check(tags, "--tags", e) < 0) ||
+	    (exclude && regex_check(exclude, "--exclude", e) < 0) ||
+	    repository_only(from, e) < 0 || repository_only(to, e) < 0)
+		return -1;
+	r = &c->sync.repos[c->sync.n_repos++];
+	memset(r, 0, sizeof(*r));
+	if (mr_config_set(&r->from, from, e) < 0 || mr_config_set(&r->to, to, e) < 0 ||
+	    (tags && mr_config_set(&r->tags, tags, e) < 0) ||
+	    (exclude && mr_config_set(&r->exclude, exclude, e) < 0))
+		return -1;
+	return 0;
+}
+
+static int parse_sync(struct mr_config *c, json_t *v, const char *what, struct err *e)
+{
+	static const char *const keys[] = {"jobs",	   "tag_suffix",     "delete",
+					   "interval_seconds", "repositories", NULL};
+	static const char *const repo_keys[] = {"from", "to", "tags", "exclude", NULL};
+	long jobs = c->sync.jobs, interval = c->sync.interval_seconds;
+	json_t *del, *repos, *r;
+	size_t i;
+
+	if (!json_is_object(v))
+		return err_set(e, ERR_INPUT, "%s: \"sync\" must be an object", what);
+	if (unknown_keys(v, keys, what, e) < 0 || get_uint(v, "jobs", 1, 64, what, &jobs, e) < 0 ||
+	    get_uint(v, "interval_seconds", 0, 30L * 24 * 3600, what, &interval, e) < 0 ||
+	    get_string(v, "tag_suffix", &c->sync.tag_suffix, what, e) < 0)
+		return -1;
+	c->sync.jobs = (unsigned)jobs;
+	c->sync.interval_seconds = (unsigned)interval;
+	if ((del = json_object_get(v, "delete"))) {
+		if (!json_is_boolean(del))
+			return err_set(e, ERR_INPUT, "%s: sync \"delete\" is true or false", what);
+		c->sync.delete_gone = json_is_true(del);
+	}
+	repos = json_object_get(v, "repositories");
+	if (repos && !json_is_array(repos))
+		return err_set(e, ERR_INPUT, "%s: sync \"repositories\" must be an array", what);
+	json_array_foreach(repos, i, r)
+	{
+		char where[96];
+		const char *from = json_string_value(json_object_get(r, "from"));
+		const char *to = json_string_value(json_object_get(r, "to"));
+		json_t *tags = json_object_get(r, "tags"), *exclude = json_object_get(r, "exclude");
+
+		snprintf(where, sizeof(where), "%s: sync repositories[%zu]", what, i);
+		if (!json_is_object(r) || !from || !to)
+			return err_set(e, ERR_INPUT, "%s: needs \"from\" and \"to\"", where);
+		if (unknown_keys(r, repo_keys, where, e) < 0)
+			return -1;
+		if ((tags && !json_is_string(tags)) || (exclude && !json_is_string(exclude)))
+			return err_set(e, ERR_INPUT, "%s: \"tags\" and \"exclude\" are regexes (strings)",
+				       where);
+		if (mr_config_add_sync(c, from, to, json_string_value(tags),
+				       json_string_value(exclude), e) < 0)
+			return err_prefix(e, "%s", where);
+	}
+	return 0;
+}
+
 static int parse_rules(struct mr_config *c, json_t *rules, const char *what, struct err *e)
 {
 	size_t i;
@@ -422,6 +543,8 @@ int mr_config_parse(struct mr_config *c, const char *json, size_t len, const cha
 	if ((v = json_object_get(root, "rules")) && parse_rules(c, v, what, e) < 0)
 		goto out;
 	if ((v = json_object_get(root, "admission")) && parse_admission(c, v, what, e) < 0)
+		goto out;
+	if ((v = json_object_get(root, "sync")) && parse_sync(c, v, what, e) < 0)
 		goto out;
 	n = c->tag_ttl;
 	if (get_uint(root, "tag_ttl", 0, 7L * 24 * 3600, what, &n, e) < 0)
@@ -516,6 +639,16 @@ int mr_config_finish(struct mr_config *c, struct err *e)
 	return 0;
 }
 
+int mr_config_finish_sync(struct mr_config *c, struct err *e)
+{
+	if (c->sync.n_repos == 0)
+		return err_set(e, ERR_INPUT, "nothing to sync: give SRC DST (or \"sync\": "
+					     "{\"repositories\": [...]} in the config)");
+	if (!c->defaults.mode && mr_config_set(&c->defaults.mode, "monitor", e) < 0)
+		return -1;
+	return 0;
+}
+
 const struct mr_upstream *mr_config_upstream(const struct mr_config *c, const char *name)
 {
 	size_t i;
@@ -565,4 +698,14 @@ const struct mr_rule *mr_config_rule(const struct mr_config *c, const char *upst
 		if (mr_glob_match(c->rules[i].match, full))
 			return &c->rules[i];
 	return &c->defaults;
+}
+
+void mr_config_instrument_options(const struct mr_config *c, const struct mr_rule *r,
+				  struct rw_instrument_options *io)
+{
+	io->compression = LY_COMPRESS_AUTO;
+	io->mode = r->mode ? r->mode : c->defaults.mode;
+	io->policy_json = r->policy_json ? r->policy_json : c->defaults.policy_json;
+	io->signer = r->key ? r->key : c->defaults.key;
+	io->inventory = r->inventory || c->defaults.inventory;
 }

@@ -25,7 +25,11 @@
  *              {"match": "local/vendor-**", "action": "passthrough"}],
  *    "admission": {"enabled": true, "timeout_seconds": 5, "check_key": "cosign.pub",
  *                  "tag_suffix": "-inlay",
- *                  "registry_map": {"docker.io": "registry.example.com/mirror"}}}
+ *                  "registry_map": {"docker.io": "registry.example.com/mirror"}},
+ *    "sync": {"jobs": 4, "tag_suffix": "", "delete": false, "interval_seconds": 3600,
+ *             "repositories": [{"from": "docker.io/library/nginx",
+ *                               "to": "registry.example.com/hub/nginx",
+ *                               "tags": "^1\\.2[0-9]", "exclude": "alpine"}]}}
  * A rule's match is a glob over "UPSTREAM/REPOSITORY": '*' matches within
  * one path component, '**' across components; the first rule that matches
  * wins, and a repository no rule matches is instrumented with the
@@ -33,7 +37,8 @@
  *
  * "admission" turns on the Kubernetes admission webhooks (DESIGN.md
  * section 11), which instrument with the defaults; with it, upstreams and
- * a store are optional (a webhook alone). */
+ * a store are optional (a webhook alone). "sync" is what `inlay sync` and
+ * `inlay serve --sync-interval` instrument ahead of time (mirror/sync.h). */
 #ifndef INLAY_MR_CONFIG_H
 #define INLAY_MR_CONFIG_H
 
@@ -79,6 +84,22 @@ struct mr_admission {
 	size_t n_maps;
 };
 
+/* `inlay sync` (and `inlay serve --sync-interval`): what is synced. */
+#define MR_MAX_SYNC 256
+struct mr_sync_repo {
+	char *from;          /* "REG/REPO", or "REG" / "REG/PREFIX/": its catalog */
+	char *to;            /* "REG/REPO" or "oci:DIR"; for a catalog, the prefix */
+	char *tags, *exclude; /* POSIX extended regexes over the tag, or NULL */
+};
+struct mr_sync {
+	struct mr_sync_repo repos[MR_MAX_SYNC];
+	size_t n_repos;
+	unsigned jobs;          /* tags at once (default 4) */
+	char *tag_suffix;       /* destination tag = source tag + this; NULL: "" (in place: "-inlay") */
+	bool delete_gone;       /* delete destination tags whose source tag is gone */
+	unsigned interval_seconds; /* serve --sync-interval; 0: never */
+};
+
 struct mr_config {
 	char *listen;  /* "HOST:PORT" ("[::1]:5050" for IPv6) */
 	char *store;   /* "oci:DIR" */
@@ -101,6 +122,7 @@ struct mr_config {
 	 * name PUBLIC_HOST/NAME. Default: the listen address. */
 	char *public_host;
 	struct mr_admission admission;
+	struct mr_sync sync;
 };
 
 void mr_config_init(struct mr_config *c);
@@ -123,6 +145,15 @@ int mr_config_add_upstream(struct mr_config *c, const char *spec, struct err *e)
 /* --registry-map SRC=DST for the admission webhooks. */
 int mr_config_add_map(struct mr_config *c, const char *spec, struct err *e);
 
+/* Add one repository (or catalog) to sync; tags and exclude may be NULL.
+ * The regexes are checked here. */
+int mr_config_add_sync(struct mr_config *c, const char *from, const char *to, const char *tags,
+		       const char *exclude, struct err *e);
+
+/* The checks of mr_config_finish that `inlay sync` needs: something to
+ * sync, the default mode. No store, upstream or listen address. */
+int mr_config_finish_sync(struct mr_config *c, struct err *e);
+
 /* Checks that need the whole configuration (a store and at least one
  * upstream unless the admission webhooks are all that is served, the
  * default upstream known, TLS cert and key both or neither). */
@@ -135,6 +166,13 @@ const struct mr_upstream *mr_config_upstream(const struct mr_config *c, const ch
  * defaults. Never NULL. */
 const struct mr_rule *mr_config_rule(const struct mr_config *c, const char *upstream,
 				     const char *repository);
+
+/* The instrument options rule r gives (its values, else the defaults'):
+ * mode, policy, signer, inventory; compression follows the base. The other
+ * fields of io are left as they are. */
+struct rw_instrument_options;
+void mr_config_instrument_options(const struct mr_config *c, const struct mr_rule *r,
+				  struct rw_instrument_options *io);
 
 /* Glob match of the rules: '*' within a component, '**' across. */
 bool mr_glob_match(const char *pattern, const char *s);

@@ -363,21 +363,6 @@ static struct tag_entry *entry_get(struct mr_mirror *m, const char *key)
 	return t;
 }
 
-static const char *rule_mode(const struct mr_config *c, const struct mr_rule *r)
-{
-	return r->mode ? r->mode : c->defaults.mode;
-}
-
-static const char *rule_policy(const struct mr_config *c, const struct mr_rule *r)
-{
-	return r->policy_json ? r->policy_json : c->defaults.policy_json;
-}
-
-static const struct ly_key *rule_key(const struct mr_config *c, const struct mr_rule *r)
-{
-	return r->key ? r->key : c->defaults.key;
-}
-
 /* Instrument upstream digest `digest` of t into the store (small objects
  * only) and sign it as PUBLIC_HOST/NAME; *ret gets the result. */
 static int instrument(struct mr_mirror *m, const struct mr_target *t, const char *name,
@@ -388,7 +373,7 @@ static int instrument(struct mr_mirror *m, const struct mr_target *t, const char
 	struct rw_instrument_result *res = NULL;
 	struct rg_endpoint *src = NULL;
 	char ref[KEY_MAX + MF_DIGEST_MAX], identity[512];
-	const struct ly_key *key = rule_key(m->cfg, rule);
+	const struct ly_key *key;
 	int rc = -1, found;
 
 	upstream_ref(t, "@", ref, sizeof(ref));
@@ -398,11 +383,8 @@ static int instrument(struct mr_mirror *m, const struct mr_target *t, const char
 		return err_set(e, ERR_OPERATIONAL, "out of memory");
 	if (rg_endpoint_open(ref, upstream_options(m, t->upstream), &src, e) < 0)
 		goto out;
-	io.compression = LY_COMPRESS_AUTO;
-	io.mode = rule_mode(m->cfg, rule);
-	io.policy_json = rule_policy(m->cfg, rule);
-	io.signer = key;
-	io.inventory = rule->inventory || m->cfg->defaults.inventory;
+	mr_config_instrument_options(m->cfg, rule, &io);
+	key = io.signer;
 	io.jobs = 4;
 	io.lazy_store = true;
 	if (rw_instrument(src, m->store, &io, res, m->warn, e) < 0)
