@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "../deploy/admission.h"
 #include "../mirror/config.h"
 #include "../mirror/mirror.h"
 #include "../mirror/server.h"
+#include "../mirror/sync.h"
 #include "../rewriter/policy.h"
 #include "../rewriter/signature.h"
 
@@ -58,6 +60,9 @@ const char rw_serve_usage[] =
 	"  --admission-key PUB   the key validate checks signatures with (default: --key)\n"
 	"  --registry-map SRC=DST, --tag-suffix S   where results go, as for rewrite\n"
 	"\n"
+	"  --sync-interval D     run the config's \"sync\" section (as 'inlay sync') every D\n"
+	"                        (90s, 15m, 6h, 1d; or seconds), the first run at start\n"
+	"\n"
 	"Upstream transport options: --ca-file, --insecure, --plain-http, --creds,\n"
 	"--authfile (as for copy).\n";
 
@@ -84,15 +89,16 @@ enum {
 	OPT_ADMISSION_KEY,
 	OPT_REGISTRY_MAP,
 	OPT_TAG_SUFFIX,
+	OPT_SYNC_INTERVAL,
 };
 
 /* The mirror's warnings, as JSON lines in the access log (one stdio call
  * a line, as the server writes its own). */
 static FILE *warn_log;
 
-static void warn_line(const char *msg)
+static void log_line(const char *level, const char *msg)
 {
-	json_t *o = json_pack("{s:s, s:s}", "level", "warning", "message", msg);
+	json_t *o = json_pack("{s:s, s:s}", "level", level, "message", msg);
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
 	json_decref(o);
@@ -101,6 +107,11 @@ static void warn_line(const char *msg)
 		fflush(warn_log ? warn_log : stderr);
 	}
 	free(text);
+}
+
+static void warn_line(const char *msg)
+{
+	log_line("warning", msg);
 }
 
 static int parse_count(const char *arg, const char *what, long min, long max, long *ret,
@@ -176,6 +187,20 @@ static int apply_option(struct mr_config *cfg, int opt, const char *arg, struct 
 		return mr_config_add_map(cfg, arg, e);
 	case OPT_TAG_SUFFIX:
 		return mr_config_set(&cfg->admission.tag_suffix, arg, e);
+	case OPT_SYNC_INTERVAL: {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(arg, &end, 10);
+		n = !*end ? 1 : strcmp(end, "s") == 0 ? 1 : strcmp(end, "m") == 0 ? 60
+			: strcmp(end, "h") == 0 ? 3600 : strcmp(end, "d") == 0 ? 86400 : 0;
+		if (errno || end == arg || n == 0 || v == 0 || v > 30UL * 86400 / (unsigned long)n)
+			return rw_usage_error(e, "serve", "--sync-interval takes a duration from 1s to "
+							  "30d (90s, 15m, 6h, 1d)");
+		cfg->sync.interval_seconds = (unsigned)(v * (unsigned long)n);
+		return 0;
+	}
 	}
 	return rw_usage_error(e, "serve", "unknown option");
 }
@@ -270,6 +295,108 @@ static int webhooks_start(struct webhooks *w, const struct mr_config *cfg,
 
 /* Block the stop signals in every thread (the server's inherit the mask)
  * so that only sigwait sees them. */
+/* --sync-interval: the config's sync, run by a thread of its own at
+ * start and then every interval; what changed goes to the log. */
+struct scheduler {
+	const struct mr_config *cfg;
+	struct mr_sync_options options;
+	pthread_t thread;
+	bool started;
+	volatile int stop;
+	pthread_mutex_t lock;
+	pthread_cond_t wake; /* CLOCK_MONOTONIC */
+};
+
+static void sync_logged(void *ctx, const struct mr_sync_item *it)
+{
+	json_t *o;
+	char *text;
+
+	(void)ctx;
+	if (strcmp(it->status, "unchanged") == 0)
+		return;
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "level", it->error ? "warning" : "info", "sync",
+		      it->status, "source", it->source, "destination", it->destination, "digest",
+		      it->digest);
+	if (o && it->error)
+		json_object_set_new(o, "error", json_string(it->error));
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (text) {
+		fprintf(warn_log ? warn_log : stderr, "%s\n", text);
+		fflush(warn_log ? warn_log : stderr);
+	}
+	free(text);
+}
+
+static void *sync_loop(void *arg)
+{
+	struct scheduler *s = arg;
+	struct timespec until;
+
+	while (!s->stop) {
+		struct mr_sync_counts n = {0};
+		struct err e = {0};
+		char line[256];
+
+		if (mr_sync_run(&s->options, &n, &e) < 0) {
+			warn_line(e.msg);
+		} else {
+			snprintf(line, sizeof(line),
+				 "sync: %u instrumented, %u unchanged, %u kept, %u failed, %u deleted",
+				 n.instrumented, n.unchanged, n.kept, n.failed, n.deleted);
+			log_line(n.failed ? "warning" : "info", line);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += s->cfg->sync.interval_seconds;
+		pthread_mutex_lock(&s->lock);
+		while (!s->stop && pthread_cond_timedwait(&s->wake, &s->lock, &until) == 0)
+			;
+		pthread_mutex_unlock(&s->lock);
+	}
+	return NULL;
+}
+
+static int scheduler_start(struct scheduler *s, const struct mr_config *cfg, struct rw_common *c,
+			   struct err *e)
+{
+	pthread_condattr_t ca;
+
+	if (cfg->sync.n_repos == 0)
+		return rw_usage_error(e, "serve", "--sync-interval needs a \"sync\" section with "
+						  "repositories in the config");
+	s->cfg = cfg;
+	s->options.cfg = cfg;
+	s->options.src_transport = &c->src;
+	s->options.dst_transport = &c->dst;
+	s->options.report = sync_logged;
+	s->options.warn = warn_line;
+	s->options.stop = &s->stop;
+	c->src.quiet = c->dst.quiet = true;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&s->thread, NULL, sync_loop, s) != 0)
+		return err_set(e, ERR_OPERATIONAL, "cannot start the sync thread");
+	s->started = true;
+	return 0;
+}
+
+/* Let the tags being synced finish; the rest waits for the next start. */
+static void scheduler_stop(struct scheduler *s)
+{
+	if (!s->started)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stop = 1;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
+	s->started = false;
+}
+
 static int wait_for_stop(sigset_t *set)
 {
 	int sig = 0;
@@ -305,12 +432,14 @@ int cmd_serve(int argc, char **argv, struct err *e)
 		{"admission-key", required_argument, NULL, OPT_ADMISSION_KEY},
 		{"registry-map", required_argument, NULL, OPT_REGISTRY_MAP},
 		{"tag-suffix", required_argument, NULL, OPT_TAG_SUFFIX},
+		{"sync-interval", required_argument, NULL, OPT_SYNC_INTERVAL},
 		{NULL, 0, NULL, 0},
 	};
 	struct mr_config cfg;
 	struct mr_mirror *mirror = NULL;
 	struct mr_server *server = NULL;
 	struct webhooks hooks = {0};
+	struct scheduler sched = {0};
 	struct rw_common c;
 	FILE *log = stderr;
 	sigset_t stop;
@@ -371,6 +500,8 @@ int cmd_serve(int argc, char **argv, struct err *e)
 	if (mr_server_start(&cfg, mirror, hooks.routes, cfg.admission.enabled ? 2 : 0, log,
 			    &server, e) < 0)
 		goto out;
+	if (cfg.sync.interval_seconds && scheduler_start(&sched, &cfg, &c, e) < 0)
+		goto out;
 	fprintf(stderr, "inlay serve: listening on %s://%s (port %u), store %s%s\n",
 		cfg.tls_cert ? "https" : "http", cfg.listen, mr_server_port(server),
 		cfg.store ? cfg.store : "none",
@@ -380,6 +511,7 @@ int cmd_serve(int argc, char **argv, struct err *e)
 	sig = wait_for_stop(&stop);
 	fprintf(stderr, "inlay serve: %s: finishing the requests in flight (at most %us)\n",
 		sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg.shutdown_seconds);
+	scheduler_stop(&sched);
 	left = mr_server_stop(server);
 	server = NULL;
 	if (left > 0)
@@ -392,6 +524,7 @@ int cmd_serve(int argc, char **argv, struct err *e)
 	hooks.admission = NULL;
 	rc = 0;
 out:
+	scheduler_stop(&sched);
 	if (left == 0) {
 		(void)mr_server_stop(server);
 		(void)dp_admission_free(hooks.admission, 0);

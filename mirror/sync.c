@@ -199,6 +199,8 @@ static void sync_tag(struct repo *r, const char *tag)
 	struct err e = {0};
 	int rc = -1;
 
+	if (r->run->o->stop && *r->run->o->stop)
+		return;
 	snprintf(shown, sizeof(shown), "%s:%s", rg_endpoint_repository(r->src), tag);
 	if ((size_t)snprintf(dst_tag, sizeof(dst_tag), "%s%s", tag, r->suffix) >= sizeof(dst_tag) ||
 	    !mf_tag_valid(dst_tag)) {
@@ -540,10 +542,10 @@ static void sync_repository(struct run *run, const struct mr_sync_repo *sr, cons
 		free(last);
 		last = page.more ? strdup(page.tags[page.n - 1]) : NULL;
 		rg_tag_page_clear(&page);
-		if (!last)
+		if (!last || (o->stop && *o->stop))
 			break;
 	}
-	if (o->cfg->sync.delete_gone)
+	if (o->cfg->sync.delete_gone && !(o->stop && *o->stop))
 		delete_gone(&r);
 	goto out;
 failed:
@@ -632,7 +634,7 @@ int mr_sync_run(const struct mr_sync_options *o, struct mr_sync_counts *ret, str
 	run.o = o;
 	pthread_mutex_init(&run.lock, NULL);
 	pthread_mutex_init(&run.sign_lock, NULL);
-	for (i = 0; i < o->cfg->sync.n_repos; i++) {
+	for (i = 0; i < o->cfg->sync.n_repos && !(o->stop && *o->stop); i++) {
 		const struct mr_sync_repo *sr = &o->cfg->sync.repos[i];
 
 		if (is_catalog(sr->from))

@@ -48,6 +48,9 @@ struct mr_sync_options {
 	void (*report)(void *ctx, const struct mr_sync_item *item);
 	void *ctx;
 	void (*warn)(const char *msg);
+	/* when not NULL and set (another thread: SIGTERM), the tags not yet
+	 * begun are left for the next run */
+	const volatile int *stop;
 };
 
 /* Sync everything cfg->sync names. One tag's or repository's failure is

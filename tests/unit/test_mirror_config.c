@@ -222,6 +222,14 @@ static const char *const bad_configs[] = {
     "{\"admission\":{\"registry_map\":{\"a=b\":\"c\"}}}",
     "{\"admission\":{\"registry_map\":{\"a\":\"\"}}}",
     "{\"admission\":{\"mutate\":true}}",
+    "{\"sync\":[]}",
+    "{\"sync\":{\"repositories\":[{\"from\":\"r:5000/a\"}]}}",
+    "{\"sync\":{\"repositories\":[{\"from\":\"r:5000/a\",\"to\":\"r:5001/a\",\"tags\":\"(\"}]}}",
+    "{\"sync\":{\"repositories\":[{\"from\":\"r:5000/a:1\",\"to\":\"r:5001/a\"}]}}",
+    "{\"sync\":{\"repositories\":[{\"from\":\"r:5000/a\",\"to\":\"oci:/x:tag\"}]}}",
+    "{\"sync\":{\"repositories\":[{\"from\":\"a/b\",\"to\":\"c/d\",\"x\":1}]}}",
+    "{\"sync\":{\"jobs\":0}}",
+    "{\"sync\":{\"delete\":1}}",
     "{",
 };
 
@@ -306,6 +314,44 @@ static void test_admission(void **state)
 	mr_config_free(&c);
 }
 
+static void test_sync(void **state)
+{
+	static const char sync_json[] =
+	    "{\"mode\":\"learn\",\"sync\":{\"jobs\":8,\"delete\":true,\"tag_suffix\":\"-i\","
+	    "\"interval_seconds\":60,\"repositories\":["
+	    "{\"from\":\"r:5000/team/app\",\"to\":\"oci:/srv/app\",\"tags\":\"^v[0-9]\"},"
+	    "{\"from\":\"r:5000\",\"to\":\"r:5001/all\",\"exclude\":\"-rc\"},"
+	    "{\"from\":\"r:5000/team/\",\"to\":\"r:5001/t\"}]}}";
+	struct mr_config c;
+	struct err e;
+
+	(void)state;
+	mr_config_init(&c);
+	err_clear(&e);
+	assert_int_equal(mr_config_finish_sync(&c, &e), -1); /* nothing to sync */
+	assert_int_equal(mr_config_parse(&c, sync_json, strlen(sync_json), "cfg", &e), 0);
+	assert_int_equal(mr_config_finish_sync(&c, &e), 0);
+	assert_int_equal(c.sync.n_repos, 3);
+	assert_int_equal(c.sync.jobs, 8);
+	assert_true(c.sync.delete_gone);
+	assert_int_equal(c.sync.interval_seconds, 60);
+	assert_string_equal(c.sync.tag_suffix, "-i");
+	assert_string_equal(c.sync.repos[0].to, "oci:/srv/app");
+	assert_string_equal(c.sync.repos[0].tags, "^v[0-9]");
+	assert_null(c.sync.repos[0].exclude);
+	assert_string_equal(c.sync.repos[1].from, "r:5000"); /* a catalog: no tag in it */
+	assert_string_equal(c.sync.repos[1].exclude, "-rc");
+	assert_string_equal(c.defaults.mode, "learn");
+	/* the simple form's checks */
+	assert_int_equal(mr_config_add_sync(&c, "r:5000/a", "r:5001/a", "[", NULL, &e), -1);
+	assert_non_null(strstr(e.msg, "--tags"));
+	assert_int_equal(mr_config_add_sync(&c, "r:5000/a@sha256:" H64, "r:5001/a", NULL, NULL, &e),
+			 -1);
+	assert_int_equal(mr_config_add_sync(&c, "", "r:5001/a", NULL, NULL, &e), -1);
+	assert_int_equal(c.sync.n_repos, 3);
+	mr_config_free(&c);
+}
+
 /* A bcrypt hash of "s3cret" at cost 4, made with `htpasswd -nbB -C 4`. */
 static void test_htpasswd(void **state)
 {
@@ -352,7 +398,7 @@ int main(void)
 	    cmocka_unit_test(test_targets),  cmocka_unit_test(test_globs),
 	    cmocka_unit_test(test_rules),    cmocka_unit_test(test_bad_configs),
 	    cmocka_unit_test(test_finish),   cmocka_unit_test(test_htpasswd),
-	    cmocka_unit_test(test_admission),
+	    cmocka_unit_test(test_admission), cmocka_unit_test(test_sync),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
