@@ -215,32 +215,48 @@ int rw_mode_check(const char *cmd, const char *mode, struct err *e)
 	return 0;
 }
 
-int rw_rule_option(struct mr_rule *r, const char *cmd, const char *name, const char *arg,
-		   struct err *e)
+int rw_rule_option(struct mr_rule *r, const char *cmd, int opt, const char *arg, struct err *e)
 {
-	if (strcmp(name, "mode") == 0) {
+	switch (opt) {
+	case OPT_RULE_MODE:
 		if (rw_mode_check(cmd, arg, e) < 0)
 			return -1;
-		return mr_config_set(&r->mode, arg, e);
-	}
-	if (strcmp(name, "policy") == 0) {
+		return mr_config_set(&r->mode, arg, e) < 0 ? -1 : 1;
+	case OPT_RULE_POLICY: {
 		char *policy = NULL;
 
 		if (rw_policy_load(arg, &policy, e) < 0)
 			return -1;
 		free(r->policy_json);
 		r->policy_json = policy;
-		return 0;
+		return 1;
 	}
-	if (strcmp(name, "key") == 0) {
+	case OPT_RULE_KEY: {
 		struct ly_key *key = NULL;
 
 		if (rw_key_load(arg, &key, e) < 0)
 			return -1;
 		ly_key_free(r->key);
 		r->key = key;
-		return 0;
+		return 1;
 	}
-	r->inventory = true;
+	case OPT_RULE_INVENTORY:
+		r->inventory = true;
+		return 1;
+	}
 	return 0;
+}
+
+const char *rw_config_arg(int argc, char **argv)
+{
+	const char *file = NULL;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			file = argv[++i];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			file = argv[i] + 9;
+	}
+	return file;
 }

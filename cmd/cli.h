@@ -98,12 +98,23 @@ int rw_usage_error(struct err *e, const char *cmd, const char *fmt, ...)
 /* --mode's value: monitor, learn or enforce, else a usage error of cmd. */
 int rw_mode_check(const char *cmd, const char *mode, struct err *e);
 
-/* --mode, --policy FILE, --key FILE or --inventory (name without the
- * dashes; arg NULL for --inventory) into a mirror rule: the defaults of
- * serve and sync. */
+/* The instrument options of the commands over mirror/'s configuration
+ * (serve, sync), for their rules' defaults. */
+enum { OPT_RULE_MODE = OPT_COMMAND_BASE + 200, OPT_RULE_POLICY, OPT_RULE_KEY, OPT_RULE_INVENTORY };
+#define RW_RULE_OPTIONS                                                    \
+	{"mode", required_argument, NULL, OPT_RULE_MODE},                  \
+	    {"policy", required_argument, NULL, OPT_RULE_POLICY},          \
+	    {"key", required_argument, NULL, OPT_RULE_KEY},                \
+	    {"inventory", no_argument, NULL, OPT_RULE_INVENTORY}
+
+/* Apply one of RW_RULE_OPTIONS to r: 1 when opt is one, 0 when not, -1 on
+ * a bad value (a usage error of cmd). */
 struct mr_rule;
-int rw_rule_option(struct mr_rule *r, const char *cmd, const char *name, const char *arg,
-		   struct err *e);
+int rw_rule_option(struct mr_rule *r, const char *cmd, int opt, const char *arg, struct err *e);
+
+/* The value of --config FILE (or --config=FILE) in argv, or NULL: read
+ * before the other options, which override it whatever their order. */
+const char *rw_config_arg(int argc, char **argv);
 
 /* getopt_long's unknown-option and missing-argument cases, as usage errors. */
 int rw_bad_option(struct err *e, const char *cmd, char **argv);

@@ -74,10 +74,6 @@ enum {
 	OPT_STORE,
 	OPT_TAG_TTL,
 	OPT_REQUIRE,
-	OPT_MODE,
-	OPT_POLICY,
-	OPT_KEY,
-	OPT_INVENTORY,
 	OPT_PUBLIC_HOST,
 	OPT_HTPASSWD,
 	OPT_TLS_CERT,
@@ -150,14 +146,6 @@ static int apply_option(struct mr_config *cfg, int opt, const char *arg, struct 
 	case OPT_REQUIRE:
 		cfg->require_instrumented = true;
 		return 0;
-	case OPT_MODE:
-		return rw_rule_option(&cfg->defaults, "serve", "mode", arg, e);
-	case OPT_POLICY:
-		return rw_rule_option(&cfg->defaults, "serve", "policy", arg, e);
-	case OPT_KEY:
-		return rw_rule_option(&cfg->defaults, "serve", "key", arg, e);
-	case OPT_INVENTORY:
-		return rw_rule_option(&cfg->defaults, "serve", "inventory", NULL, e);
 	case OPT_PUBLIC_HOST:
 		return mr_config_set(&cfg->public_host, arg, e);
 	case OPT_HTPASSWD:
@@ -417,10 +405,7 @@ int cmd_serve(int argc, char **argv, struct err *e)
 		{"store", required_argument, NULL, OPT_STORE},
 		{"tag-ttl", required_argument, NULL, OPT_TAG_TTL},
 		{"require-instrumented", no_argument, NULL, OPT_REQUIRE},
-		{"mode", required_argument, NULL, OPT_MODE},
-		{"policy", required_argument, NULL, OPT_POLICY},
-		{"key", required_argument, NULL, OPT_KEY},
-		{"inventory", no_argument, NULL, OPT_INVENTORY},
+		RW_RULE_OPTIONS,
 		{"public-host", required_argument, NULL, OPT_PUBLIC_HOST},
 		{"htpasswd", required_argument, NULL, OPT_HTPASSWD},
 		{"tls-cert", required_argument, NULL, OPT_TLS_CERT},
@@ -444,23 +429,20 @@ int cmd_serve(int argc, char **argv, struct err *e)
 	FILE *log = stderr;
 	sigset_t stop;
 	const char *config_file = NULL;
-	int opt, rc = -1, sig, left = 0, i;
+	int opt, rc = -1, sig, left = 0;
 
 	mr_config_init(&cfg);
 	rw_common_init(&c);
 	/* First pass: the configuration file, which the other options
 	 * override whatever their order. */
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			config_file = argv[i + 1];
-		else if (strncmp(argv[i], "--config=", 9) == 0)
-			config_file = argv[i] + 9;
-	}
+	config_file = rw_config_arg(argc, argv);
 	if (config_file && mr_config_load(&cfg, config_file, e) < 0)
 		goto out;
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		int r = rw_common_option(&c, opt, optarg, e);
 
+		if (r == 0)
+			r = rw_rule_option(&cfg.defaults, "serve", opt, optarg, e);
 		if (r < 0)
 			goto out;
 		if (r == 1 || opt == OPT_CONFIG)

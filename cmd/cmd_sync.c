@@ -54,10 +54,6 @@ enum {
 	OPT_TAGS,
 	OPT_EXCLUDE,
 	OPT_TAG_SUFFIX,
-	OPT_MODE,
-	OPT_POLICY,
-	OPT_KEY,
-	OPT_INVENTORY,
 	OPT_DELETE,
 	OPT_DRY_RUN,
 };
@@ -116,14 +112,6 @@ static int apply_option(struct mr_config *cfg, int opt, const char *arg, const c
 			return rw_usage_error(e, "sync", "--tag-suffix '%.100s' is not tag characters "
 							 "(A-Za-z0-9_.-)", arg);
 		return mr_config_set(&cfg->sync.tag_suffix, arg, e);
-	case OPT_MODE:
-		return rw_rule_option(&cfg->defaults, "sync", "mode", arg, e);
-	case OPT_POLICY:
-		return rw_rule_option(&cfg->defaults, "sync", "policy", arg, e);
-	case OPT_KEY:
-		return rw_rule_option(&cfg->defaults, "sync", "key", arg, e);
-	case OPT_INVENTORY:
-		return rw_rule_option(&cfg->defaults, "sync", "inventory", NULL, e);
 	case OPT_DELETE:
 		cfg->sync.delete_gone = true;
 		return 0;
@@ -139,10 +127,7 @@ int cmd_sync(int argc, char **argv, struct err *e)
 		{"tags", required_argument, NULL, OPT_TAGS},
 		{"exclude", required_argument, NULL, OPT_EXCLUDE},
 		{"tag-suffix", required_argument, NULL, OPT_TAG_SUFFIX},
-		{"mode", required_argument, NULL, OPT_MODE},
-		{"policy", required_argument, NULL, OPT_POLICY},
-		{"key", required_argument, NULL, OPT_KEY},
-		{"inventory", no_argument, NULL, OPT_INVENTORY},
+		RW_RULE_OPTIONS,
 		{"delete", no_argument, NULL, OPT_DELETE},
 		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 		{NULL, 0, NULL, 0},
@@ -160,19 +145,16 @@ int cmd_sync(int argc, char **argv, struct err *e)
 	mr_config_init(&cfg);
 	rw_common_init(&c);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (i = 1; i < argc; i++) { /* the file first: flags override it */
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			config_file = argv[i + 1];
-		else if (strncmp(argv[i], "--config=", 9) == 0)
-			config_file = argv[i] + 9;
-		else if (strcmp(argv[i], "--jobs") == 0 || strncmp(argv[i], "--jobs=", 7) == 0)
-			jobs_given = true;
-	}
+	config_file = rw_config_arg(argc, argv);
+	for (i = 1; i < argc; i++) /* over the config's "jobs" only when given */
+		jobs_given |= strcmp(argv[i], "--jobs") == 0 || strncmp(argv[i], "--jobs=", 7) == 0;
 	if (config_file && mr_config_load(&cfg, config_file, e) < 0)
 		goto out;
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		int r = rw_common_option(&c, opt, optarg, e);
 
+		if (r == 0)
+			r = rw_rule_option(&cfg.defaults, "sync", opt, optarg, e);
 		if (r < 0)
 			goto out;
 		if (r == 1 || opt == OPT_CONFIG)

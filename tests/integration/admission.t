@@ -24,12 +24,7 @@ SRC_DIGEST=$(fixture_digest single)
 K=$T/k.key
 
 # The digests the webhook must pin, made independently by `inlay instrument`.
-expect() { # NAME SRC [--platform P]
-	local name=$1 src=$2
-	shift 2
-	"$INLAY" instrument --quiet --key "$K" "$src" "$REG/expect:$name" "$@" 2>"$T/expect.err" |
-		sed 's/.*@//' || bail_out "instrument $src: $(cat "$T/expect.err")"
-}
+expect() { instrumented_digest "$K" "$2" "$REG/expect:$1" "${@:3}"; } # NAME SRC [ARGS]
 APP=$(expect app "$REG/app:1")
 MULTI_ARM64=$(expect multi-arm64 "$REG/multi:1" --platform linux/arm64)
 like "$APP$MULTI_ARM64" '^(sha256:[0-9a-f]{64}){2}$' "two expected digests"

@@ -631,6 +631,16 @@ EOF
 	diag "started $mode registry $p at 127.0.0.1:$port in $(secs_since "$t0") s"
 }
 
+# instrumented_digest KEY SRC DST [INSTRUMENT ARGS...]: the digest `inlay
+# instrument --key KEY` makes of SRC at DST, the one a rewrite or webhook of
+# the same image must pin (deterministic: same source, options and key).
+instrumented_digest() {
+	local key=$1 src=$2 dst=$3
+	shift 3
+	"$INLAY" instrument --quiet --key "$key" "$src" "$dst" "$@" 2>"$T/instrumented.err" |
+		sed 's/.*@//' || bail_out "instrument $src: $(cat "$T/instrumented.err")"
+}
+
 # start_mirror PREFIX [INLAY SERVE ARGS...]: start `inlay serve` on a free
 # loopback port (plain HTTP unless the args say --tls-cert) and wait for its
 # /healthz. Sets PREFIX=127.0.0.1:PORT, PREFIX_PORT, PREFIX_PID, PREFIX_LOG

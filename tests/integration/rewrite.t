@@ -26,12 +26,7 @@ K=$T/k.key
 
 # The digests a rewrite must pin, computed independently by `inlay
 # instrument` (deterministic: same source, options and key, same digest).
-expect() { # NAME SRC [--platform P]
-	local name=$1 src=$2
-	shift 2
-	"$INLAY" instrument --quiet --key "$K" "$src" "$REG/expect:$name" "$@" 2>"$T/expect.err" |
-		sed 's/.*@//' || bail_out "instrument $src: $(cat "$T/expect.err")"
-}
+expect() { instrumented_digest "$K" "$2" "$REG/expect:$1" "${@:3}"; } # NAME SRC [ARGS]
 APP=$(expect app "$REG/app:1")
 MULTI=$(expect multi "$REG/multi:1")
 MULTI_ARM64=$(expect multi-arm64 "$REG/multi:1" --platform linux/arm64)
