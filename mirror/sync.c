@@ -147,6 +147,19 @@ static int sync_copy(struct repo *r, struct rg_endpoint *src, struct rg_endpoint
 	return 0;
 }
 
+/* Name the result stored by digest with dst's tag. */
+static int tag_result(struct rg_endpoint *dst, const char *digest, struct err *e)
+{
+	struct rg_manifest_blob mb = {0};
+	int rc = -1;
+
+	if (rg_manifest_get(dst, digest, &mb, e) == 0 &&
+	    rg_manifest_put(dst, rg_endpoint_tag(dst), mb.data, mb.len, mb.media_type, e) == 0)
+		rc = 0;
+	rg_manifest_blob_clear(&mb);
+	return rc;
+}
+
 static int sync_instrument(struct repo *r, struct rg_endpoint *src, struct rg_endpoint *dst,
 			   struct rw_instrument_result *res, struct err *e)
 {
@@ -164,9 +177,10 @@ static int sync_instrument(struct repo *r, struct rg_endpoint *src, struct rg_en
 	sensor = any_instrumented(res);
 	if ((same = tag_digest(dst, have, e)) < 0)
 		return -1;
+	/* The tag names the planned result: sync tags only after signing
+	 * (below), and the digest covers the signed sensor layer, so its
+	 * signatures are there. */
 	same = same && strcmp(have, res->result_digest) == 0;
-	if (same && sensor && io.signer && (same = rw_instrumented_signed(dst, res, e)) < 0)
-		return -1;
 	if (same) {
 		report(r->run, rg_endpoint_display(src), rg_endpoint_display(dst), "unchanged", have,
 		       res->source_digest, NULL);
@@ -174,6 +188,7 @@ static int sync_instrument(struct repo *r, struct rg_endpoint *src, struct rg_en
 	}
 	if (!o->dry_run) {
 		io.dry_run = false;
+		io.untagged = true;
 		if (rw_instrument(src, dst, &io, res, o->warn, e) < 0)
 			return -1;
 		if (sensor && io.signer) {
@@ -183,6 +198,8 @@ static int sync_instrument(struct repo *r, struct rg_endpoint *src, struct rg_en
 			if (rc < 0)
 				return err_prefix(e, "sign %s", res->result_digest);
 		}
+		if (tag_result(dst, res->result_digest, e) < 0)
+			return -1;
 	}
 	report(r->run, rg_endpoint_display(src), rg_endpoint_display(dst),
 	       o->dry_run ? (sensor ? "would-instrument" : "would-keep")

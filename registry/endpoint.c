@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,22 @@
 #include "transport.h"
 
 #define LAYOUT_PREFIX "oci:"
+
+/* Small blobs (configs) read from a registry, by digest: the same config
+ * is asked for by every tag of an image and by a plan and its run, and a
+ * digest's bytes never change. Least recently used out. */
+#define CACHE_ENTRIES 16
+#define CACHE_BLOB_MAX (256 * 1024)
+struct blob_cache {
+	pthread_mutex_t lock;
+	struct {
+		char digest[MF_DIGEST_MAX];
+		char *data;
+		size_t len;
+		unsigned long used;
+	} slot[CACHE_ENTRIES];
+	unsigned long clock;
+};
 
 struct rg_endpoint {
 	const struct rg_options *opt; /* borrowed */
@@ -28,8 +45,63 @@ struct rg_endpoint {
 	char *tag;        /* NULL when none given */
 	char *digest;     /* NULL when none given */
 	char *reference;  /* digest, else tag, else "latest" */
-	bool borrowed;    /* transport is another endpoint's (rg_endpoint_at) */
+	bool borrowed;    /* transport and cache are another endpoint's (rg_endpoint_at) */
+	struct blob_cache *cache; /* registries only */
 };
+
+static void cache_free(struct blob_cache *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < CACHE_ENTRIES; i++)
+		free(c->slot[i].data);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* Copy a cached blob into out: 1, or 0 when not cached (or too big for out). */
+static int cache_get(struct blob_cache *c, const char *digest, struct buf *out)
+{
+	size_t i;
+	int found = 0;
+
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < CACHE_ENTRIES && !found; i++)
+		if (c->slot[i].data && strcmp(c->slot[i].digest, digest) == 0 &&
+		    buf_append(out, c->slot[i].data, c->slot[i].len) == 0) {
+			c->slot[i].used = ++c->clock;
+			found = 1;
+		}
+	pthread_mutex_unlock(&c->lock);
+	return found;
+}
+
+static void cache_put(struct blob_cache *c, const char *digest, const void *data, size_t len)
+{
+	size_t i, victim = 0;
+	char *copy;
+
+	if (!c || len > CACHE_BLOB_MAX || !(copy = malloc(len ? len : 1)))
+		return;
+	memcpy(copy, data, len);
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < CACHE_ENTRIES; i++)
+		if (!c->slot[i].data || c->slot[i].used < c->slot[victim].used)
+			victim = i;
+	for (i = 0; i < CACHE_ENTRIES; i++)
+		if (c->slot[i].data && strcmp(c->slot[i].digest, digest) == 0)
+			victim = i; /* another thread was quicker: same bytes */
+	free(c->slot[victim].data);
+	c->slot[victim].data = copy;
+	c->slot[victim].len = len;
+	c->slot[victim].used = ++c->clock;
+	snprintf(c->slot[victim].digest, MF_DIGEST_MAX, "%s", digest);
+	pthread_mutex_unlock(&c->lock);
+}
 
 void rg_options_init(struct rg_options *o)
 {
@@ -56,6 +128,8 @@ void rg_endpoint_free(struct rg_endpoint *ep)
 		return;
 	if (ep->ops && ep->transport && !ep->borrowed)
 		ep->ops->free(ep->transport);
+	if (!ep->borrowed)
+		cache_free(ep->cache);
 	free(ep->display);
 	free(ep->repository);
 	free(ep->host);
@@ -135,6 +209,11 @@ int rg_endpoint_open(const char *ref, const struct rg_options *opt, struct rg_en
 			err_set(e, ERR_OPERATIONAL, "out of memory");
 			goto out;
 		}
+		if (!(ep->cache = calloc(1, sizeof(*ep->cache)))) {
+			err_set(e, ERR_OPERATIONAL, "out of memory");
+			goto out;
+		}
+		pthread_mutex_init(&ep->cache->lock, NULL);
 		if (rg_distribution_open(mf_ref_api_host(r), r->path, mf_ref_auth_key(r),
 					 mf_ref_is_loopback(r), opt, &ep->transport, &ep->ops, e) < 0) {
 			err_prefix(e, "%s", ep->repository);
@@ -442,6 +521,8 @@ static int sink_to_buf(void *ctx, const void *data, size_t n)
 int rg_blob_get(struct rg_endpoint *ep, const char *digest, struct buf *out, struct err *e)
 {
 	buf_reset(out);
+	if (cache_get(ep->cache, digest, out))
+		return 0;
 	if (ep->ops->blob_fetch(ep->transport, digest, sink_to_buf, out, e) < 0) {
 		if (out->len >= out->max)
 			err_set(e, ERR_INPUT, "%s@%s: blob larger than %zu bytes, which inlay refuses here",
@@ -453,6 +534,7 @@ int rg_blob_get(struct rg_endpoint *ep, const char *digest, struct buf *out, str
 			       "%s@%s: the blob received does not match its digest; the registry's "
 			       "storage is corrupt or something altered the response",
 			       ep->repository, digest);
+	cache_put(ep->cache, digest, out->data ? out->data : "", out->len);
 	return 0;
 }
 

@@ -116,7 +116,9 @@ int rg_blob_open(struct rg_endpoint *ep, const char *digest, int *ret_fd, int64_
 		 struct err *e);
 
 /* Read a small blob (a config) whole into out, whose limit bounds it; the
- * bytes are verified against digest. */
+ * bytes are verified against digest. A registry endpoint (and those made
+ * from it by rg_endpoint_at) keeps the last few small blobs it read, so a
+ * config asked for again costs no request. */
 int rg_blob_get(struct rg_endpoint *ep, const char *digest, struct buf *out, struct err *e);
 
 /* Store a blob held in memory (a config, the sensor layer), unless present.

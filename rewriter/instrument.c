@@ -598,7 +598,9 @@ int rw_instrument(struct rg_endpoint *src, struct rg_endpoint *dst,
 		goto out;
 	}
 	if (!opt->dry_run &&
-	    rg_manifest_put(dst, opt->lazy_store ? ret->result_digest : rg_endpoint_reference(dst),
+	    rg_manifest_put(dst,
+			    opt->lazy_store || opt->untagged ? ret->result_digest
+							     : rg_endpoint_reference(dst),
 			    bytes, len, mf_manifest_media_type(result), e) < 0)
 		goto out;
 	rc = 0;

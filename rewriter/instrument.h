@@ -46,6 +46,10 @@ struct rw_instrument_options {
 	 * tag. The store then lacks blobs its manifests name: only a reader
 	 * that fetches them from the source on demand may serve it. */
 	bool lazy_store;
+	/* Store everything, but the result by its digest only, not under dst's
+	 * tag: the caller signs it and then tags it, so that a tag never names
+	 * a result whose signatures are not there yet (sync). */
+	bool untagged;
 	/* Compute the result and its digest, write nothing: what a run would
 	 * make, to compare with what a destination already holds (rewrite,
 	 * sync). Reads the source as a run does. The digest is the one a run
