@@ -12,6 +12,7 @@
 #include "../rewriter/instrument.h"
 #include "../rewriter/policy.h"
 #include "../rewriter/signature.h"
+#include "config_yaml.h"
 
 #define CONFIG_FILE_MAX (1u << 20)
 
@@ -515,12 +516,20 @@ int mr_config_parse(struct mr_config *c, const char *json, size_t len, const cha
 {
 	json_error_t je;
 	json_t *root, *v;
+	size_t skip = 0;
 	long n;
 	int rc = -1;
 
-	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
-	if (!root)
-		return err_set(e, ERR_INPUT, "%s: line %d: %s", what, je.line, je.text);
+	/* JSON when it looks like JSON (its errors are the clearer), else YAML. */
+	while (skip < len && strchr(" \t\r\n", json[skip]) && json[skip])
+		skip++;
+	if (skip < len && json[skip] == '{') {
+		root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+		if (!root)
+			return err_set(e, ERR_INPUT, "%s: line %d: %s", what, je.line, je.text);
+	} else if (mr_yaml_to_json(json, len, what, &root, e) < 0) {
+		return -1;
+	}
 	if (!json_is_object(root)) {
 		err_set(e, ERR_INPUT, "%s: must be a JSON object", what);
 		goto out;

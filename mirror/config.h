@@ -132,10 +132,12 @@ void mr_config_free(struct mr_config *c);
 int mr_config_set(char **dst, const char *v, struct err *e);
 
 
-/* Read a JSON configuration file into c (over what c already holds). */
+/* Read a configuration file into c (over what c already holds): JSON, or
+ * the same in YAML (config_yaml.h). */
 int mr_config_load(struct mr_config *c, const char *path, struct err *e);
 
-/* Parse the same from memory; `what` names it in errors. */
+/* Parse the same from memory (JSON when it starts with '{', else YAML);
+ * `what` names it in errors. */
 int mr_config_parse(struct mr_config *c, const char *json, size_t len, const char *what,
 		    struct err *e);
 

@@ -1,6 +1,6 @@
-/* fuzz_mirror_config.c - the mirror's JSON configuration (mirror/config.c)
- * on arbitrary bytes: accepted or refused with ERR_INPUT naming it, and
- * never a crash or a leak. File references (policy, key) are not followed:
+/* fuzz_mirror_config.c - the mirror's configuration (mirror/config.c, JSON
+ * or YAML through mirror/config_yaml.c) on arbitrary bytes: accepted or
+ * refused with ERR_INPUT naming it, and never a crash or a leak. File references (policy, key) are not followed:
  * such keys are dropped first, so the fuzzer reads no files. */
 #include <jansson.h>
 #include <stdint.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../../mirror/config.h"
+#include "../../mirror/config_yaml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -38,6 +39,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 65536)
 		return 0;
 	doc = json_loadb((const char *)data, size, 0, NULL);
+	if (!doc && mr_yaml_to_json((const char *)data, size, "fuzz", &doc, &e) < 0) {
+		if (e.cls != ERR_INPUT && e.cls != ERR_OPERATIONAL)
+			abort();
+		doc = NULL;
+	}
 	if (!json_is_object(doc)) {
 		json_decref(doc);
 		/* not an object: it must be refused as such */

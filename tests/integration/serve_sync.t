@@ -1,5 +1,5 @@
 #!/bin/bash
-# serve_sync.t - `inlay serve --sync-interval`: the configuration's "sync"
+# serve_sync.t - `inlay serve --sync-interval`: the (YAML) configuration's "sync"
 # section run by the mirror at start and then on its schedule, against real
 # registries: the first run instruments, a moved source tag is redone on a
 # later run without a restart, what changed is logged, and SIGTERM stops the
@@ -14,13 +14,20 @@ fixtures_build single zstd
 push_fixture single "$SRC/team/app:1"
 "$INLAY" keygen -o "$T/k" >/dev/null 2>&1 || bail_out "keygen"
 
-cat >"$T/serve.json" <<JSON
-{"store": "oci:$T/store",
- "upstreams": {"src": {"url": "http://$SRC"}},
- "key": "$T/k.key",
- "sync": {"jobs": 2, "repositories": [{"from": "$SRC/team/app", "to": "$DST/mirror/app"}]}}
-JSON
-start_mirror M --config "$T/serve.json" --sync-interval 1s
+# The configuration in YAML (the same keys as the JSON form).
+cat >"$T/serve.yaml" <<YAML
+# the mirror, and what it syncs ahead of time
+store: oci:$T/store
+upstreams:
+  src: {url: "http://$SRC"}
+key: $T/k.key
+sync:
+  jobs: 2
+  repositories:
+    - from: $SRC/team/app
+      to: $DST/mirror/app
+YAML
+start_mirror M --config "$T/serve.yaml" --sync-interval 1s
 
 # wait_digest REF WANT: until REF's digest is WANT (or 15 s); prints it.
 digest_of() { skopeo inspect --tls-verify=false --raw "docker://$1" 2>/dev/null | sha256sum | sed 's/ .*//;s/^/sha256:/'; }
@@ -55,7 +62,7 @@ echo '{"store": "oci:'"$T"'/s2", "upstreams": {"src": {"url": "http://'"$SRC"'"}
 run "$INLAY" serve --config "$T/bare.json" --listen 127.0.0.1:0 --sync-interval 1m
 is "$status" 2 "--sync-interval without a sync section: exit 2"
 like "$stderr" 'sync' "saying what is missing"
-run "$INLAY" serve --config "$T/serve.json" --listen 127.0.0.1:0 --sync-interval 5x
+run "$INLAY" serve --config "$T/serve.yaml" --listen 127.0.0.1:0 --sync-interval 5x
 is "$status" 2 "a bad duration: exit 2"
 
 # Runs keep coming: one with nothing to do says so.

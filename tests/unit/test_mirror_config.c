@@ -231,6 +231,14 @@ static const char *const bad_configs[] = {
     "{\"sync\":{\"jobs\":0}}",
     "{\"sync\":{\"delete\":1}}",
     "{",
+    /* YAML */
+    "tag_ttl: 5\ntag_ttl: 6\n",                   /* a key twice */
+    "tag_ttl: '60'\n",                          /* quoted: a string */
+    "tag_ttl: 60\n---\ntag_ttl: 70\n",           /* two documents */
+    "rules: [{match: a, action: copy}]\n",
+    "- a\n- b\n",                               /* not a mapping */
+    "a: [\n",                                   /* not YAML */
+    "? [a]\n: b\n",                              /* a key that is no scalar */
 };
 
 static void test_bad_configs(void **state)
@@ -352,6 +360,65 @@ static void test_sync(void **state)
 	mr_config_free(&c);
 }
 
+/* The YAML form is the JSON form: anchors, comments, block and flow styles. */
+static void test_yaml(void **state)
+{
+	static const char yaml[] =
+	    "# the mirror\n"
+	    "store: oci:/s\n"
+	    "upstreams:\n"
+	    "  docker.io: {url: 'https://registry-1.docker.io'}\n"
+	    "  local:\n"
+	    "    url: http://127.0.0.1:5000\n"
+	    "default_upstream: docker.io\n"
+	    "tag_ttl: 60\n"
+	    "require_instrumented: true\n"
+	    "mode: &m enforce\n"
+	    "rules:\n"
+	    "  - match: local/vendor/**\n"
+	    "    action: passthrough\n"
+	    "  - {match: \"docker.io/library/*\", mode: *m, inventory: yes-this-is-a-string}\n";
+	static const char bad_inventory[] = "rules: [{match: a, inventory: yes}]\n";
+	struct mr_config c;
+	struct err e;
+
+	(void)state;
+	mr_config_init(&c);
+	err_clear(&e);
+	/* YAML 1.2: "yes" is a string, not a boolean, so it is refused where
+	 * a boolean belongs. */
+	assert_int_equal(mr_config_parse(&c, yaml, strlen(yaml), "cfg.yaml", &e), -1);
+	assert_non_null(strstr(e.msg, "inventory"));
+	mr_config_free(&c);
+	mr_config_init(&c);
+	assert_int_equal(mr_config_parse(&c, bad_inventory, strlen(bad_inventory), "c", &e), -1);
+	mr_config_free(&c);
+
+	config_with(&c, "store: oci:/s\n"
+			"upstreams:\n"
+			"  docker.io: {url: 'https://registry-1.docker.io'}\n"
+			"  local:\n"
+			"    url: http://127.0.0.1:5000\n"
+			"default_upstream: docker.io\n"
+			"tag_ttl: 60\n"
+			"require_instrumented: true\n"
+			"mode: &m enforce\n"
+			"rules:\n"
+			"  - match: local/vendor/**\n"
+			"    action: passthrough\n"
+			"  - {match: \"docker.io/library/*\", mode: *m, inventory: true}\n");
+	assert_string_equal(c.store, "oci:/s");
+	assert_int_equal(c.n_upstreams, 2);
+	assert_true(c.upstreams[1].plain_http);
+	assert_int_equal(c.tag_ttl, 60);
+	assert_true(c.require_instrumented);
+	assert_int_equal(c.n_rules, 2);
+	assert_int_equal(c.rules[0].action, MR_PASSTHROUGH);
+	assert_string_equal(c.rules[1].mode, "enforce"); /* through the alias */
+	assert_true(c.rules[1].inventory);
+	mr_config_free(&c);
+}
+
 /* A bcrypt hash of "s3cret" at cost 4, made with `htpasswd -nbB -C 4`. */
 static void test_htpasswd(void **state)
 {
@@ -399,6 +466,7 @@ int main(void)
 	    cmocka_unit_test(test_rules),    cmocka_unit_test(test_bad_configs),
 	    cmocka_unit_test(test_finish),   cmocka_unit_test(test_htpasswd),
 	    cmocka_unit_test(test_admission), cmocka_unit_test(test_sync),
+	    cmocka_unit_test(test_yaml),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
