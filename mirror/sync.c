@@ -148,13 +148,15 @@ static int sync_copy(struct repo *r, struct rg_endpoint *src, struct rg_endpoint
 }
 
 /* Name the result stored by digest with dst's tag. */
-static int tag_result(struct rg_endpoint *dst, const char *digest, struct err *e)
+static int tag_result(struct rg_endpoint *dst, const struct rw_instrument_result *res,
+		      struct err *e)
 {
 	struct rg_manifest_blob mb = {0};
 	int rc = -1;
 
-	if (rg_manifest_get(dst, digest, &mb, e) == 0 &&
-	    rg_manifest_put(dst, rg_endpoint_tag(dst), mb.data, mb.len, mb.media_type, e) == 0)
+	if (rg_manifest_get(dst, res->result_digest, &mb, e) == 0 &&
+	    rg_manifest_put(dst, rg_endpoint_tag(dst), mb.data, mb.len, res->result_media_type,
+			    e) == 0)
 		rc = 0;
 	rg_manifest_blob_clear(&mb);
 	return rc;
@@ -198,7 +200,7 @@ static int sync_instrument(struct repo *r, struct rg_endpoint *src, struct rg_en
 			if (rc < 0)
 				return err_prefix(e, "sign %s", res->result_digest);
 		}
-		if (tag_result(dst, res->result_digest, e) < 0)
+		if (tag_result(dst, res, e) < 0)
 			return -1;
 	}
 	report(r->run, rg_endpoint_display(src), rg_endpoint_display(dst),

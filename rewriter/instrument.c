@@ -592,6 +592,8 @@ int rw_instrument(struct rg_endpoint *src, struct rg_endpoint *dst,
 	}
 	bytes = mf_manifest_bytes(result, &len);
 	ly_sha256_digest(bytes, len, ret->result_digest);
+	snprintf(ret->result_media_type, sizeof(ret->result_media_type), "%s",
+		 mf_manifest_media_type(result));
 	if (rg_endpoint_digest(dst) && !opt->lazy_store) {
 		err_set(e, ERR_INPUT, "%s: the destination must name a tag, not a digest",
 			rg_endpoint_display(dst));

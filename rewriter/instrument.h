@@ -77,6 +77,7 @@ struct rw_platform_result {
 struct rw_instrument_result {
 	char source_digest[MF_DIGEST_MAX];
 	char result_digest[MF_DIGEST_MAX];
+	char result_media_type[128]; /* the result manifest's */
 	struct rw_platform_result platforms[RW_MAX_PLATFORMS];
 	size_t n_platforms;
 	size_t dropped_attestations;
