@@ -115,6 +115,19 @@ review "$T/del.json" DELETE null "$POD"
 post /admission/mutate "$T/del.json" >/dev/null
 is "$(jq -c '.response | [.allowed, .patch]' "$T/resp")" '[true,null]' "a DELETE passes untouched"
 
+# A request as the API reference shows one (every field of AdmissionRequest:
+# requestKind, userInfo with extra, options): the same patch.
+sed "s|@REGISTRY@|$REG|g" "$(dirname "$0")/../data/admission/review-pod-create.json" >"$T/ref.json"
+c=$(post /admission/mutate "$T/ref.json")
+is "$c/$(jq -r '.response | "\(.uid) \(.allowed)"' "$T/resp")" "200/705ab4f5-6393-11e8-b7cc-42010a800002 true" \
+	"the API reference's AdmissionReview is answered, its uid echoed"
+is "$(patch_of | jq -c 'sort_by(.path)')" \
+	"$(jq -nc --arg a "$REG/app@$APP" '[
+	  {op: "replace", path: "/spec/containers/0/image", value: $a},
+	  {op: "replace", path: "/spec/containers/1/command", value: ["/.inlay/sensor", "--", "/bin/sh", "-c", "exec tail -f /dev/null"]},
+	  {op: "replace", path: "/spec/containers/1/image", value: $a}] | sort_by(.path)')" \
+	"its patch pins both containers and puts the sensor before the sidecar's command"
+
 # --- dryRun: the digest a run would make, nothing pushed ----------------------
 push_fixture single "$REG/dry:1"
 DRY_WANT=$(expect dry "$REG/dry:1") # the source's name is in the result (io.inlay.source)
