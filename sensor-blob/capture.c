@@ -350,10 +350,12 @@ static void drift(struct sn_capture *c, const char *evt_type, pid_t tid, struct 
 
 /* --- judging executions ------------------------------------------------------------- */
 
+/* Changed at or after the start (o.start is the first coarse tick the
+ * sensor did not start in: main.c's drift_epoch). */
 static int newer_than_start(const struct sn_capture *c, const struct stat *st)
 {
 	return st->st_ctim.tv_sec > c->o.start.tv_sec || (st->st_ctim.tv_sec == c->o.start.tv_sec &&
-							  st->st_ctim.tv_nsec > c->o.start.tv_nsec);
+							  st->st_ctim.tv_nsec >= c->o.start.tv_nsec);
 }
 
 /* Whether the program at exe (resolved), whose file is st (NULL: not known),

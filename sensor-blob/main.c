@@ -186,6 +186,29 @@ static const char *kernel_release(void)
 	return uname(&u) == 0 ? u.release : "unknown";
 }
 
+/* The instant from which a program's file counts as changed (drift by file
+ * times). File timestamps come from the coarse clock, which moves in ticks
+ * (4 ms at HZ=250): a file the application writes in the very tick the
+ * sensor started in carries that tick's time, so "newer than the start" would
+ * miss it, and "not older" would take in what runc wrote just before us.
+ * Waiting here until the tick after the one read at start-up (t) separates
+ * the two: everything before the sensor ran is older than the new tick,
+ * everything the application writes is not. Costs at most one tick, less the
+ * set-up time already spent; bounded in case the clock is stepped back. */
+static void drift_epoch(struct timespec *t)
+{
+	struct timespec now, nap = {0, 200 * 1000};
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		clock_gettime(CLOCK_REALTIME_COARSE, &now);
+		if (now.tv_sec != t->tv_sec || now.tv_nsec != t->tv_nsec)
+			break;
+		nanosleep(&nap, NULL);
+	}
+	*t = now;
+}
+
 static void event_started(const struct app *a, const char *mechanism)
 {
 	static const char *const tags[] = {"inlay", "sensor", NULL};
@@ -406,9 +429,7 @@ int main(int argc, char *argv[])
 	struct sn_err e;
 	int config_required = 0, status = EXIT_SENSOR, timerfd = -1, i;
 
-	/* Drift is "changed after the container started": the coarse clock is
-	 * the one file timestamps come from, so a file written a moment after
-	 * this line is never older than it. */
+	/* Drift is "changed after the container started": see drift_epoch. */
 	clock_gettime(CLOCK_REALTIME_COARSE, &start);
 
 	sn_config_defaults(&cfg);
@@ -508,6 +529,7 @@ int main(int argc, char *argv[])
 	copts.policy = policy;
 	copts.profile = ap.profile;
 	copts.out = &out;
+	drift_epoch(&start);
 	copts.start = start;
 	copts.inventory = ap.inventory;
 	if (sn_capture_new(&copts, &ap.cap, &e) < 0) {

@@ -89,7 +89,7 @@ struct sn_capture_opts {
 	const struct sn_policy *policy;	      /* NULL: allow everything; borrowed */
 	struct sn_profile *profile;	      /* learn mode: where to record; borrowed */
 	const struct sn_output *out;	      /* borrowed, must outlive the capture */
-	struct timespec start;		      /* CLOCK_REALTIME at the sensor's start (drift) */
+	struct timespec start;		      /* drift: files changed at or after this */
 	const struct sn_inventory *inventory; /* the image's programs, or NULL; borrowed */
 };
 
