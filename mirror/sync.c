@@ -49,7 +49,11 @@ static void report(struct run *run, const char *source, const char *destination,
 				  digest ? digest : "", source_digest ? source_digest : "",
 				  error};
 	struct mr_sync_counts *c = &run->counts;
+	size_t n = strlen(source);
 
+	/* The item names the tag: the message need not say it again. */
+	if (error && strncmp(error, source, n) == 0 && error[n] == ':' && error[n + 1] == ' ')
+		it.error = error + n + 2;
 	pthread_mutex_lock(&run->lock);
 	if (strcmp(status, "failed") == 0)
 		c->failed++;
@@ -124,7 +128,8 @@ static bool any_instrumented(const struct rw_instrument_result *res)
 	return false;
 }
 
-/* A passthrough rule: the destination tag gets the source's manifest. */
+/* A passthrough rule, or an image without a platform the sensor runs on:
+ * the destination tag gets the source's manifest, byte for byte. */
 static int sync_copy(struct repo *r, struct rg_endpoint *src, struct rg_endpoint *dst,
 		     struct err *e)
 {
@@ -174,9 +179,19 @@ static int sync_instrument(struct repo *r, struct rg_endpoint *src, struct rg_en
 	mr_config_instrument_options(o->cfg, r->rule, &io);
 	io.jobs = 2;
 	io.dry_run = true;
-	if (rw_instrument(src, dst, &io, res, NULL, e) < 0)
-		return -1;
+	if (rw_instrument(src, dst, &io, res, NULL, e) < 0) {
+		struct err why = {0};
+		bool runs;
+
+		/* An image no sensor runs on (Windows, s390x) is kept as it is. */
+		if (e->cls != ERR_INPUT || rw_has_sensor_platform(src, &runs, &why) < 0 || runs)
+			return -1;
+		err_clear(e);
+		return sync_copy(r, src, dst, e);
+	}
 	sensor = any_instrumented(res);
+	if (!sensor) /* an index of such images: byte for byte, not re-encoded */
+		return sync_copy(r, src, dst, e);
 	if ((same = tag_digest(dst, have, e)) < 0)
 		return -1;
 	/* The tag names the planned result: sync tags only after signing
@@ -193,7 +208,7 @@ static int sync_instrument(struct repo *r, struct rg_endpoint *src, struct rg_en
 		io.untagged = true;
 		if (rw_instrument(src, dst, &io, res, o->warn, e) < 0)
 			return -1;
-		if (sensor && io.signer) {
+		if (io.signer) {
 			pthread_mutex_lock(&r->run->sign_lock);
 			rc = rw_sign_instrumented(dst, io.signer, res, e);
 			pthread_mutex_unlock(&r->run->sign_lock);
@@ -204,9 +219,8 @@ static int sync_instrument(struct repo *r, struct rg_endpoint *src, struct rg_en
 			return -1;
 	}
 	report(r->run, rg_endpoint_display(src), rg_endpoint_display(dst),
-	       o->dry_run ? (sensor ? "would-instrument" : "would-keep")
-			  : (sensor ? "instrumented" : "kept"),
-	       res->result_digest, res->source_digest, NULL);
+	       o->dry_run ? "would-instrument" : "instrumented", res->result_digest,
+	       res->source_digest, NULL);
 	return 0;
 }
 

@@ -618,3 +618,40 @@ out:
 	rg_manifest_blob_clear(&mb);
 	return rc;
 }
+
+int rw_has_sensor_platform(struct rg_endpoint *src, bool *ret, struct err *e)
+{
+	struct rg_manifest_blob mb = {0};
+	struct mf_manifest *m = NULL;
+	struct mf_config *cfg = NULL;
+	struct buf b;
+	size_t i;
+	int rc = -1;
+
+	*ret = false;
+	buf_init(&b, LIMIT_CONFIG_BYTES);
+	if (rg_manifest_get(src, NULL, &mb, e) < 0 ||
+	    mf_manifest_parse(mb.data, mb.len, mb.media_type, &m, e) < 0)
+		goto out;
+	if (mf_manifest_kind(m) == MF_KIND_INDEX) {
+		for (i = 0; i < mf_manifest_child_count(m) && !*ret; i++) {
+			const struct mf_platform *pl = &mf_manifest_child(m, i)->platform;
+
+			*ret = pl->os && pl->architecture && strcmp(pl->os, "linux") == 0 &&
+			       arch_index(pl->architecture) >= 0;
+		}
+	} else if (mf_manifest_config(m)) {
+		if (rg_blob_get(src, mf_manifest_config(m)->digest, &b, e) < 0 ||
+		    mf_config_parse(b.data, b.len, &cfg, e) < 0)
+			goto out;
+		*ret = strcmp(mf_config_os(cfg), "linux") == 0 &&
+		       arch_index(mf_config_architecture(cfg)) >= 0;
+	}
+	rc = 0;
+out:
+	mf_config_free(cfg);
+	mf_manifest_free(m);
+	rg_manifest_blob_clear(&mb);
+	buf_free(&b);
+	return rc;
+}

@@ -90,6 +90,12 @@ int rw_instrument(struct rg_endpoint *src, struct rg_endpoint *dst,
 		  const struct rw_instrument_options *opt, struct rw_instrument_result *ret,
 		  void (*warn)(const char *msg), struct err *e);
 
+/* *ret: whether what src names has an image the sensor runs on (a Linux
+ * amd64 or arm64 image, or an index with one). A Windows or s390x-only
+ * image or index has none: rw_instrument refuses such an image, and
+ * leaves such an index's children as they are. */
+int rw_has_sensor_platform(struct rg_endpoint *src, bool *ret, struct err *e);
+
 /* The sensor configuration /.inlay/sensor.json for these options: compact
  * JSON with a fixed key order, so the layer stays reproducible; with
  * opt->inventory it names the inventory ("inventory": RW_INVENTORY_PATH),
