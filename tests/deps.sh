@@ -10,7 +10,7 @@ libcmocka-dev libmicrohttpd-dev libyaml-dev
 musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross musl-dev:arm64
 docker-registry skopeo umoci runc busybox-static qemu-user-static
 openssl apache2-utils python3 jq curl ca-certificates time iproute2 procps
-qemu-system-arm cpio
+qemu-system-arm cpio debootstrap
 podman containerd wrk
 python3-botocore python3-yaml
 "

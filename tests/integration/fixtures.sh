@@ -11,6 +11,12 @@
 #           buildx-style attestation manifest (unknown/unknown, in-toto layer),
 #           with index annotations
 #   docker  (registry only, see push_fixture) `single` as Docker schema2
+#   apps    real software from Debian's packages (debootstrap --variant=minbase
+#           of bookworm with nginx-light, postgresql and python3; about 150 MB):
+#           one layer, three refs with the official images' entrypoints:
+#           nginx (nginx -g 'daemon off;', StopSignal SIGQUIT), postgres
+#           (docker-entrypoint.sh postgres as user postgres: initdb on the
+#           first start; StopSignal SIGINT), python (python3). Use app_ref.
 #
 # Use:  fixtures_build single multi        # at the top of a .t: builds, times
 #       L=$(fixture single)                # the layout path (read-only!)
@@ -29,6 +35,7 @@ FIXTURE_APPLETS="sh ash echo cat sleep true false ls wc env id ps grep sed head 
 cp mv touch chmod ln pwd uname date printf test [ kill hostname expr sort uniq tr cut tee find
 xargs stat readlink dirname basename yes seq od sha256sum"
 declare -gA _FIXTURE_READY=() # fixtures known good in this shell
+APPS_PACKAGES="nginx-light,postgresql,python3"
 FIXTURE_DESCRIPTION="inlay test fixture: busybox for linux/amd64 and linux/arm64"
 
 # _fixture_deb ARCH: the busybox-static .deb for ARCH in $DEBS_DIR.
@@ -69,6 +76,7 @@ _fixture_stamp() {
 	arm64) echo "v$FIXTURE_VERSION $(basename "$(_fixture_deb arm64)")" ;;
 	zstd) echo "v$FIXTURE_VERSION $(fixture_digest single)" ;;
 	multi) echo "v$FIXTURE_VERSION $(fixture_digest single) $(fixture_digest arm64)" ;;
+	apps) echo "v$FIXTURE_VERSION bookworm $APPS_PACKAGES" ;;
 	*) return 1 ;;
 	esac
 }
@@ -84,11 +92,11 @@ _fixture_ok() {
 _fixture_ensure() {
 	local name=$1 dep
 	case $name in
-	single | arm64) ;;
+	single | arm64 | apps) ;;
 	zstd) _fixture_ensure single || return 1 ;;
 	multi) for dep in single arm64; do _fixture_ensure "$dep" || return 1; done ;;
 	*)
-		echo "unknown fixture '$name' (single, arm64, zstd, multi)" >&2
+		echo "unknown fixture '$name' (single, arm64, zstd, multi, apps)" >&2
 		return 1
 		;;
 	esac
@@ -153,6 +161,13 @@ fixture_digest() {
 	local path
 	path=$(fixture "$1") || return 1
 	layout_digest "$path" "$1"
+}
+
+# app_ref NAME: "oci:PATH:NAME" for nginx, postgres or python of `apps`.
+app_ref() {
+	local path
+	path=$(fixture apps) || return 1
+	echo "oci:$path:$1"
 }
 
 # push_fixture NAME [REGISTRY/]REPO:TAG: put a fixture into a registry with
@@ -313,4 +328,53 @@ with open(os.path.join(out, "index.json"), "w") as f:
         annotations={"org.opencontainers.image.ref.name": "multi"})]}, f)
 EOF
 	chmod -R a+rX "$1"
+}
+
+# The Debian mirror this machine installs from (debootstrap's source).
+_debian_mirror() {
+	local u
+	u=$(sed -n 's/^URIs: *\(http[^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
+	[ -n "$u" ] || u=$(sed -n 's/^deb \(http[^ ]*\) bookworm main.*/\1/p' /etc/apt/sources.list 2>/dev/null | head -n 1)
+	echo "${u:-http://deb.debian.org/debian}"
+}
+
+_fixture_build_apps() {
+	local out=$1 work=$2 r=$2/rootfs
+	debootstrap --variant=minbase --include="$APPS_PACKAGES" bookworm "$r" "$(_debian_mirror)" ||
+		return 1
+	rm -rf "$r"/usr/share/doc "$r"/usr/share/man "$r"/usr/share/info "$r"/usr/share/locale \
+		"$r"/var/cache/apt/* "$r"/var/lib/apt/lists/* "$r"/var/log/*.log || return 1
+	# As the official postgres image: a data directory owned by postgres, and
+	# an entrypoint that initialises it on the first start.
+	mkdir -p "$r/var/lib/postgresql/data" "$r/var/run/postgresql" || return 1
+	chroot "$r" chown -R postgres:postgres /var/lib/postgresql /var/run/postgresql || return 1
+	chmod 0700 "$r/var/lib/postgresql/data" || return 1
+	cat >"$r/usr/local/bin/docker-entrypoint.sh" <<'SH' || return 1
+#!/bin/sh
+set -e
+if [ "$1" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
+	initdb --username=postgres --auth=trust -D "$PGDATA" >/dev/null
+fi
+exec "$@"
+SH
+	chmod 0755 "$r/usr/local/bin/docker-entrypoint.sh" || return 1
+	umoci init --layout "$out" || return 1
+	umoci new --image "$out:base" || return 1
+	umoci unpack --image "$out:base" "$work/bundle" || return 1
+	cp -a "$r/." "$work/bundle/rootfs/" || return 1
+	umoci repack --image "$out:base" --history.created_by \
+		"debootstrap --variant=minbase --include=$APPS_PACKAGES bookworm" "$work/bundle" || return 1
+	local path=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+	umoci config --image "$out:base" --tag nginx --os linux --architecture amd64 \
+		--config.env "$path" --config.cmd nginx --config.cmd -g --config.cmd 'daemon off;' \
+		--config.stopsignal SIGQUIT --config.exposedports 80/tcp || return 1
+	umoci config --image "$out:base" --tag postgres --os linux --architecture amd64 \
+		--config.env "$path:/usr/lib/postgresql/15/bin" \
+		--config.env PGDATA=/var/lib/postgresql/data --config.user postgres \
+		--config.entrypoint docker-entrypoint.sh --config.cmd postgres \
+		--config.stopsignal SIGINT --config.exposedports 5432/tcp || return 1
+	umoci config --image "$out:base" --tag python --os linux --architecture amd64 \
+		--config.env "$path" --config.cmd python3 || return 1
+	umoci rm --image "$out:base" && umoci gc --layout "$out" || return 1
+	chmod -R a+rX "$out"
 }
