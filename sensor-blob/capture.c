@@ -589,6 +589,45 @@ void sn_cap_exec_event(struct sn_capture *c, pid_t pid, struct proc *p)
 		drift(c, "execve", pid, p, program, is_drift, "allowed");
 }
 
+/* A process that entered the container from outside (entered.h), running
+ * exe: reported, and judged as an exec would be - but after the fact, so
+ * what enforce forbids is killed, not denied. Not learned: a shell someone
+ * opened during learning is no part of the application's profile. */
+void sn_capture_judge_entered(struct sn_capture *c, pid_t pid)
+{
+	static char exe[PATH_MAX], argv0[256], cmdline[1024], program[PATH_MAX + NAME_MAX + 4];
+	char link[64];
+	const char *applet;
+	struct stat st;
+	int allowed, is_drift, deny;
+
+	if (sn_proc_link(pid, "exe", exe, sizeof(exe)) < 0)
+		return; /* gone already, or a kernel thread */
+	sn_proc_cmdline(pid, cmdline, sizeof(cmdline), argv0, sizeof(argv0));
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	applet = applet_of(argv0, exe);
+	program_name(exe, applet, program, sizeof(program));
+	allowed = pol_exec(c, exe, applet);
+	is_drift = drift_of(c, stat(link, &st) == 0 ? &st : NULL, exe);
+	deny = blocked(c, allowed, is_drift);
+	/* Reported first: the events read its names from /proc while it lives. */
+	if (ev_start(c, &c->alerts, "process entered container", SN_PRI_NOTICE, tags_process,
+		     "execve", pid, NULL,
+		     "Process entered the container from outside (program=%.1024s action=%s)",
+		     program, deny ? "killed" : "allowed")) {
+		sn_event_str(&ev, "sensor.program", program);
+		sn_event_str(&ev, "sensor.action", deny ? "killed" : "allowed");
+		send_event(c);
+	}
+	if (!allowed)
+		violation(c, "execve", pid, NULL, "exec", "sensor.program", program,
+			  deny ? "killed" : "allowed");
+	if (is_drift)
+		drift(c, "execve", pid, NULL, program, is_drift, deny ? "killed" : "allowed");
+	if (deny)
+		kill(pid, SIGKILL);
+}
+
 /* --- judging file writes ------------------------------------------------------------- */
 
 /* Writes that are not file writes: terminals, the null devices, descriptors

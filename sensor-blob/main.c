@@ -31,6 +31,7 @@
 
 #include "arch.h"
 #include "config.h"
+#include "entered.h"
 #include "event.h"
 #include "exec.h"
 #include "inventory.h"
@@ -177,6 +178,8 @@ struct app {
 	struct sn_profile *profile;
 	struct sn_inventory *inventory; /* NULL: drift by file times only */
 	int refused;			/* fail closed and no capture: the child was not let go */
+	struct sn_entered *entered;	/* PID 1 only: processes from outside */
+	int entered_full;		/* its table overflowed (warned once) */
 };
 
 static const char *kernel_release(void)
@@ -342,24 +345,53 @@ static int on_learn_timer(void *ctx, int fd, struct sn_err *e)
 	return 0;
 }
 
-static int start_learn_timer(struct app *a, struct sn_supervisor *sup, unsigned secs,
-			     struct sn_err *e)
+/* A timer every ms milliseconds on the supervisor's poll loop, calling cb.
+ * Returns its descriptor (the caller closes it), or -1. */
+static int start_timer(struct sn_supervisor *sup, long ms, sn_fd_cb cb, void *ctx,
+		       const char *what, struct sn_err *e)
 {
 	struct itimerspec its;
 	int fd;
 
 	memset(&its, 0, sizeof(its));
-	its.it_value.tv_sec = its.it_interval.tv_sec = (time_t)secs;
+	its.it_value.tv_sec = its.it_interval.tv_sec = (time_t)(ms / 1000);
+	its.it_value.tv_nsec = its.it_interval.tv_nsec = (ms % 1000) * 1000000L;
 	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (fd < 0)
-		return sn_err_sys(e, "learn_interval timer");
+		return sn_err_sys(e, "%s timer", what);
 	if (timerfd_settime(fd, 0, &its, NULL) < 0 ||
-	    sn_supervisor_watch_fd(sup, fd, on_learn_timer, a, e) < 0) {
-		sn_err_sys(e, "learn_interval timer");
+	    sn_supervisor_watch_fd(sup, fd, cb, ctx, e) < 0) {
+		sn_err_sys(e, "%s timer", what);
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+static void on_entered(void *ctx, pid_t pid)
+{
+	struct app *a = ctx;
+
+	sn_capture_judge_entered(a->cap, pid);
+}
+
+/* Every SN_ENTERED_SCAN_MS: processes that entered from outside. */
+static int on_entered_timer(void *ctx, int fd, struct sn_err *e)
+{
+	struct app *a = ctx;
+	uint64_t ticks;
+
+	(void)e;
+	if (read(fd, &ticks, sizeof(ticks)) <= 0)
+		return 0;
+	sn_entered_scan(a->entered, getpid(), on_entered, a);
+	if (sn_entered_overflowed(a->entered) && !a->entered_full) {
+		a->entered_full = 1;
+		sn_msg("warning: more than %d processes; new ones are no longer checked for "
+		       "having entered from outside",
+		       SN_ENTERED_MAX);
+	}
+	return 0;
 }
 
 static void event_exited(const struct sn_supervisor *sup, const struct sn_output *out,
@@ -427,7 +459,7 @@ int main(int argc, char *argv[])
 	char reason[1024];
 	char **app = NULL;
 	struct sn_err e;
-	int config_required = 0, status = EXIT_SENSOR, timerfd = -1, i;
+	int config_required = 0, status = EXIT_SENSOR, timerfd = -1, scanfd = -1, i;
 
 	/* Drift is "changed after the container started": see drift_epoch. */
 	clock_gettime(CLOCK_REALTIME_COARSE, &start);
@@ -543,8 +575,14 @@ int main(int argc, char *argv[])
 	hooks.on_wait = hook_on_wait;
 	sn_supervisor_set_hooks(&sup, &hooks);
 	if (ap.profile && cfg.learn_interval > 0 &&
-	    (timerfd = start_learn_timer(&ap, &sup, cfg.learn_interval, &e)) < 0)
+	    (timerfd = start_timer(&sup, (long)cfg.learn_interval * 1000, on_learn_timer, &ap,
+				   "learn_interval", &e)) < 0)
 		sn_msg("warning: %s; the profile is reported at exit only", e.msg);
+	/* Only PID 1 can tell: see entered.h. */
+	if (ap.cap && getpid() == 1 && (ap.entered = sn_entered_new("/proc")) &&
+	    (scanfd = start_timer(&sup, SN_ENTERED_SCAN_MS, on_entered_timer, &ap, "process scan",
+				  &e)) < 0)
+		sn_msg("warning: %s; processes entering from outside go unseen", e.msg);
 
 	if (sn_supervisor_spawn(&sup, app, &e) < 0) {
 		if (ap.refused)
@@ -572,6 +610,9 @@ int main(int argc, char *argv[])
 out:
 	if (timerfd >= 0)
 		close(timerfd);
+	if (scanfd >= 0)
+		close(scanfd);
+	sn_entered_free(ap.entered);
 	sn_capture_free(ap.cap);
 	sn_profile_free(ap.profile);
 	sn_inventory_free(ap.inventory);

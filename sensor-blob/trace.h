@@ -54,7 +54,8 @@
  *   listening socket (listen; bind of a datagram socket to a port), file made
  *   executable, memory file created, process tracing attempted, io_uring set
  *   up, namespace or mount change, drift detected, policy violation (with
- *   sensor.action allowed, denied or killed), events dropped.
+ *   sensor.action allowed, denied or killed), process entered container
+ *   (sn_capture_judge_entered), events dropped.
  * They are rate-limited per class - activity 100/s with bursts of 1000,
  * alerts (drift, violations) 50/s with bursts of 500 - and what a class
  * drops is counted in an "events dropped" event. Denials and learning never
@@ -130,6 +131,12 @@ enum sn_mechanism sn_capture_mechanism(const struct sn_capture *c);
 const char *sn_capture_listener(const struct sn_capture *c);
 const char *sn_mechanism_name(enum sn_mechanism m);
 const char *sn_capture_degraded(const struct sn_capture *c);
+
+/* A process that entered the container from outside the application's
+ * tree (entered.h): report it and judge its program by the exec policy and
+ * drift; in enforce mode SIGKILL it when they forbid it. Works whatever the
+ * mechanism, none included. */
+void sn_capture_judge_entered(struct sn_capture *c, pid_t pid);
 
 /* Report what the rate limit dropped, if anything. At the end of a run. */
 void sn_capture_finish(struct sn_capture *c);
