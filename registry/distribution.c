@@ -619,8 +619,8 @@ out:
 	return rc;
 }
 
-static int blob_fetch(struct rg_transport *t, const char *digest, rg_sink_fn sink, void *ctx,
-		      struct err *e)
+static int blob_fetch(struct rg_transport *t, const char *digest, uint64_t offset,
+		      rg_sink_fn sink, void *ctx, struct err *e)
 {
 	struct rg_http_req req = {0};
 	struct rg_http_resp resp = {0};
@@ -632,7 +632,11 @@ static int blob_fetch(struct rg_transport *t, const char *digest, rg_sink_fn sin
 	if (!dist_digest_ok(digest))
 		return err_set(e, ERR_INPUT, "%s: '%.100s' is not a digest", t->repo, digest);
 	buf_init(&errb, LIMIT_ERROR_BODY_BYTES);
-	snprintf(subject, sizeof(subject), "%s@%s", t->repo, digest);
+	if (offset)
+		snprintf(subject, sizeof(subject), "%s@%s (from byte %llu)", t->repo, digest,
+			 (unsigned long long)offset);
+	else
+		snprintf(subject, sizeof(subject), "%s@%s", t->repo, digest);
 	if (dist_ready(t, e) < 0 || dist_scopes_init(t, DIST_PULL, NULL, &sc, e) < 0)
 		goto out;
 	snprintf(suffix, sizeof(suffix), "/blobs/%s", digest);
@@ -649,11 +653,12 @@ static int blob_fetch(struct rg_transport *t, const char *digest, rg_sink_fn sin
 	req.sink_ctx = ctx;
 	req.err_body = &errb;
 	req.follow_redirects = true;
+	req.range_from = (int64_t)offset;
 	if (dist_do(t, &req, &sc, &resp, e) < 0) {
 		err_prefix(e, "%s: download blob", subject);
 		goto out;
 	}
-	if (resp.status != 200) {
+	if (resp.status != 200 && !(offset && resp.status == 206)) {
 		dist_status_error(t, subject, &resp, &errb,
 				  "blob unknown (the registry does not have it)", e);
 		goto out;

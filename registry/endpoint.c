@@ -13,6 +13,7 @@
 #include "../manifest/digest.h"
 #include "../manifest/mediatype.h"
 #include "../manifest/ref.h"
+#include "fetch.h"
 #include "transport.h"
 
 #define LAYOUT_PREFIX "oci:"
@@ -108,6 +109,7 @@ void rg_options_init(struct rg_options *o)
 	memset(o, 0, sizeof(*o));
 	o->jobs = 4;
 	o->max_attempts = 5;
+	o->stall_timeout = 60;
 }
 
 int rg_global_init(struct err *e)
@@ -288,8 +290,31 @@ void rg_manifest_blob_clear(struct rg_manifest_blob *mb)
 	memset(mb, 0, sizeof(*mb));
 }
 
+/* Reads whose bytes do not match their digest are tried this many times in
+ * all: a proxy or a flaky link may have altered them; a corrupt store fails
+ * every time. */
+#define VERIFY_ATTEMPTS 5
+
+static int manifest_get_once(struct rg_endpoint *ep, const char *reference,
+			     struct rg_manifest_blob *ret, struct err *e);
+
 int rg_manifest_get(struct rg_endpoint *ep, const char *reference, struct rg_manifest_blob *ret,
 		    struct err *e)
+{
+	int attempt, rc;
+
+	for (attempt = 1;; attempt++) {
+		rc = manifest_get_once(ep, reference, ret, e);
+		if (rc == 0 || e->cls != ERR_VERIFY || attempt >= VERIFY_ATTEMPTS)
+			break;
+	}
+	if (rc < 0 && e->cls == ERR_VERIFY && attempt > 1)
+		err_prefix(e, "after %d attempts", attempt);
+	return rc;
+}
+
+static int manifest_get_once(struct rg_endpoint *ep, const char *reference,
+			     struct rg_manifest_blob *ret, struct err *e)
 {
 	char computed[LY_DIGEST_MAX];
 	char *media_type = NULL, *claimed = NULL;
@@ -520,20 +545,30 @@ static int sink_to_buf(void *ctx, const void *data, size_t n)
 
 int rg_blob_get(struct rg_endpoint *ep, const char *digest, struct buf *out, struct err *e)
 {
+	int attempt;
+
 	buf_reset(out);
 	if (cache_get(ep->cache, digest, out))
 		return 0;
-	if (ep->ops->blob_fetch(ep->transport, digest, sink_to_buf, out, e) < 0) {
-		if (out->len >= out->max)
-			err_set(e, ERR_INPUT, "%s@%s: blob larger than %zu bytes, which inlay refuses here",
-				ep->repository, digest, out->max);
-		return -1;
+	for (attempt = 1;; attempt++) {
+		buf_reset(out);
+		if (rg_fetch_resuming(ep->ops, ep->transport, digest, 0, sink_to_buf, out, NULL, e) <
+		    0) {
+			if (out->len >= out->max)
+				err_set(e, ERR_INPUT,
+					"%s@%s: blob larger than %zu bytes, which inlay refuses here",
+					ep->repository, digest, out->max);
+			return -1;
+		}
+		if (ly_digest_matches(digest, out->data ? out->data : "", out->len))
+			break;
+		if (attempt >= VERIFY_ATTEMPTS)
+			return err_set(e, ERR_VERIFY,
+				       "%s@%s: the blob received does not match its digest (%d times); "
+				       "the registry's storage is corrupt or something alters the "
+				       "responses",
+				       ep->repository, digest, attempt);
 	}
-	if (!ly_digest_matches(digest, out->data ? out->data : "", out->len))
-		return err_set(e, ERR_VERIFY,
-			       "%s@%s: the blob received does not match its digest; the registry's "
-			       "storage is corrupt or something altered the response",
-			       ep->repository, digest);
 	cache_put(ep->cache, digest, out->data ? out->data : "", out->len);
 	return 0;
 }

@@ -1,9 +1,62 @@
 /* fetch.c - see fetch.h. */
 #include "fetch.h"
 
+#include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../layers/hash.h"
+
+struct counting {
+	rg_sink_fn sink;
+	void *ctx;
+	uint64_t got;
+	bool sink_failed;
+};
+
+static int count_sink(void *ctx, const void *data, size_t n)
+{
+	struct counting *c = ctx;
+
+	if (c->sink(c->ctx, data, n) < 0) {
+		c->sink_failed = true;
+		return -1;
+	}
+	c->got += n;
+	return 0;
+}
+
+int rg_fetch_resuming(const struct rg_transport_ops *ops, struct rg_transport *t,
+		      const char *digest, uint64_t size, rg_sink_fn sink, void *ctx,
+		      int *ret_resumes, struct err *e)
+{
+	struct counting c = {.sink = sink, .ctx = ctx};
+	int resumes;
+
+	for (resumes = 0;; resumes++) {
+		uint64_t before = c.got;
+
+		if (ret_resumes)
+			*ret_resumes = resumes;
+		if (ops->blob_fetch(t, digest, c.got, count_sink, &c, e) == 0)
+			return 0;
+		if (c.sink_failed || e->cls != ERR_OPERATIONAL)
+			return -1;
+		/* Every byte came, and then the connection failed (a wrong
+		 * Content-Length, a reset at the end): nothing to resume; the
+		 * digest decides. Unknown size: a resume that got nothing
+		 * (416, or a server without ranges) ends it the same way. */
+		if ((size && c.got >= size) || (!size && resumes > 0 && c.got == before)) {
+			err_clear(e);
+			return 0;
+		}
+		if (c.got == before || resumes >= RG_FETCH_RESUMES)
+			return -1;
+		/* A moment for the connection's trouble to pass. */
+		usleep(100000u * (unsigned)(resumes + 1));
+		err_clear(e);
+	}
+}
 
 static int sink(void *ctx, const void *data, size_t n)
 {
@@ -30,7 +83,7 @@ static void *download(void *arg)
 	struct rg_fetch *f = arg;
 	char got[LY_DIGEST_MAX];
 
-	f->rc = f->ops->blob_fetch(f->t, f->digest, sink, f, &f->err);
+	f->rc = rg_fetch_resuming(f->ops, f->t, f->digest, f->size, sink, f, NULL, &f->err);
 	if (f->rc == 0) {
 		ly_hash_final(f->hash, got);
 		if (strcmp(got, f->digest) != 0 || f->received != f->size)

@@ -4,7 +4,8 @@
  * and the size match, and failed otherwise, so whoever reads the pipe (an
  * upload in transfer.c, a consumer in stream.c) never sees the end of a blob
  * that was not verified (pipe.h). Either side failing the pipe stops the
- * other. */
+ * other. A download that breaks off resumes where it stopped
+ * (rg_fetch_resuming). */
 #ifndef INLAY_RG_FETCH_H
 #define INLAY_RG_FETCH_H
 
@@ -35,6 +36,22 @@ struct rg_fetch {
 	struct err err;
 	int rc;
 };
+
+/* Downloads that fail part-way resume from the byte reached (a ranged GET,
+ * the hash going on where it stopped) at most this many times. */
+#define RG_FETCH_RESUMES 8
+
+/* Stream digest (size bytes, 0 when not known) through ops/t to sink,
+ * resuming after a transport failure that moved bytes: each resume asks
+ * for the bytes from the first one sink has not had, so sink sees every
+ * byte once, in order. A failure of sink itself, one that moved nothing
+ * (the HTTP layer retried it already), and any other class of error than
+ * ERR_OPERATIONAL end it. A failure once size bytes came is success: the
+ * caller's digest check decides. *ret_resumes (may be NULL): how many
+ * resumes it took. */
+int rg_fetch_resuming(const struct rg_transport_ops *ops, struct rg_transport *t,
+		      const char *digest, uint64_t size, rg_sink_fn sink, void *ctx,
+		      int *ret_resumes, struct err *e);
 
 /* Start downloading f->digest into a new pipe of `capacity` bytes. 0, or -1
  * with e filled and nothing to join or free. */

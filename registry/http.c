@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +23,6 @@
 #define BACKOFF_BASE_MS 500
 #define BACKOFF_CAP_MS 16000
 #define CONNECT_TIMEOUT_S 30L
-#define LOW_SPEED_TIME_S 60L /* abort a transfer stalled this long */
 
 struct rg_http {
 	struct rg_options opt;
@@ -42,6 +43,8 @@ struct call {
 	bool err_body_full; /* stopped reading an error body at its limit */
 	bool header_too_long;
 	bool oom;
+	int64_t range_start; /* a 206's Content-Range start, -1 when none */
+	int64_t skipped;     /* a 200 to a ranged GET: leading bytes dropped */
 };
 
 int rg_http_new(const struct rg_options *opt, struct rg_http **ret_http, struct err *e)
@@ -411,6 +414,7 @@ static size_t header_cb(char *p, size_t size, size_t nitems, void *ud)
 			st = st * 10 + (d - '0');
 		}
 		cl->status = i == 3 ? st : 0;
+		cl->range_start = -1;
 		resp_clear_headers(r);
 		return total;
 	}
@@ -440,7 +444,23 @@ static size_t header_cb(char *p, size_t size, size_t nitems, void *ud)
 		slot = &r->range;
 	else if (IS("Link"))
 		slot = &r->link;
-	else if (IS("Content-Length")) {
+	else if (IS("Content-Range")) {
+		/* "bytes START-END/TOTAL": only START matters here. */
+		char num[24], *end;
+		size_t i = 6, k = 0;
+		long long n;
+
+		if (vlen < 7 || strncasecmp(v, "bytes ", 6) != 0)
+			return total;
+		while (i < vlen && k < sizeof(num) - 1 && v[i] >= '0' && v[i] <= '9')
+			num[k++] = v[i++];
+		num[k] = '\0';
+		errno = 0;
+		n = strtoll(num, &end, 10);
+		if (k && errno == 0 && i < vlen && v[i] == '-')
+			cl->range_start = n;
+		return total;
+	} else if (IS("Content-Length")) {
 		char num[24], *end;
 		long long n;
 
@@ -478,6 +498,23 @@ static size_t write_cb(char *p, size_t size, size_t nitems, void *ud)
 	size_t len = size * nitems;
 
 	if (cl->status >= 200 && cl->status < 300) {
+		if (req->range_from > 0 && cl->status == 206 && cl->range_start != req->range_from) {
+			cl->resp->range_mismatch = true;
+			return 0;
+		}
+		if (req->range_from > 0 && cl->status != 206 && cl->skipped < req->range_from) {
+			/* The server ignored the Range and sends the whole body:
+			 * drop what the caller has already. */
+			size_t drop = len;
+
+			if ((int64_t)drop > req->range_from - cl->skipped)
+				drop = (size_t)(req->range_from - cl->skipped);
+			cl->skipped += (int64_t)drop;
+			p += drop;
+			len -= drop;
+			if (len == 0)
+				return drop;
+		}
 		if (req->out) {
 			if (buf_append(req->out, p, len) < 0) {
 				if (errno == E2BIG)
@@ -494,7 +531,7 @@ static size_t write_cb(char *p, size_t size, size_t nitems, void *ud)
 			if (len)
 				cl->resp->delivered = true;
 		}
-		return len;
+		return size * nitems;
 	}
 	if (cl->status >= 400 && req->err_body) {
 		size_t room = req->err_body->max - req->err_body->len;
@@ -635,13 +672,25 @@ static int set_method(CURL *c, const struct rg_http_req *req, struct call *cl)
 	return r == CURLE_OK ? 0 : -1;
 }
 
+/* CURLOPT_SSL_CTX_FUNCTION: trust the certificates of the --ca-file too. */
+static CURLcode add_ca_file(CURL *c, void *ssl_ctx, void *ca_file)
+{
+	(void)c;
+	if (SSL_CTX_load_verify_locations(ssl_ctx, ca_file, NULL) != 1) {
+		ERR_clear_error();
+		return CURLE_SSL_CACERT_BADFILE;
+	}
+	return CURLE_OK;
+}
+
 /* Perform one request to url (one hop). Returns 0 when a response arrived. */
 static int perform_hop(struct rg_http *h, CURL *c, const struct rg_http_req *req, const char *url,
 		       bool send_auth, struct rg_http_resp *resp, struct err *e)
 {
 	char errbuf[CURL_ERROR_SIZE], shown[300], *auth_line = NULL;
 	struct curl_slist *hl = NULL, *tmp;
-	struct call cl = {.req = req, .resp = resp};
+	struct call cl = {.req = req, .resp = resp, .range_start = -1};
+	char range_line[48];
 	const char *const *hp;
 	CURLcode r = CURLE_OK;
 	long status = 0;
@@ -660,6 +709,14 @@ static int perform_hop(struct rg_http *h, CURL *c, const struct rg_http_req *req
 			goto out;
 		}
 		tmp = curl_slist_append(hl, *hp);
+		if (!tmp)
+			goto oom;
+		hl = tmp;
+	}
+	if (req->range_from > 0) {
+		snprintf(range_line, sizeof(range_line), "Range: bytes=%lld-",
+			 (long long)req->range_from);
+		tmp = curl_slist_append(hl, range_line);
 		if (!tmp)
 			goto oom;
 		hl = tmp;
@@ -704,10 +761,19 @@ static int perform_hop(struct rg_http *h, CURL *c, const struct rg_http_req *req
 	r |= curl_easy_setopt(c, CURLOPT_WRITEDATA, &cl);
 	r |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
 	r |= curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	r |= curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_TIME_S);
+	/* Abort a transfer stalled this long. */
+	r |= curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+			      (long)(h->opt.stall_timeout > 0 ? h->opt.stall_timeout : 60));
 	r |= curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	if (h->opt.ca_file)
-		r |= curl_easy_setopt(c, CURLOPT_CAINFO, h->opt.ca_file);
+	if (h->opt.ca_file) {
+		/* Added to the system's CAs (a corporate CA must not cut the
+		 * public registries off): the store libcurl built from its
+		 * default bundle gets the file's certificates too. Not cached:
+		 * the store is this connection's own to extend. */
+		r |= curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, add_ca_file);
+		r |= curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, (void *)h->opt.ca_file);
+		r |= curl_easy_setopt(c, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+	}
 	if (h->opt.insecure) {
 		r |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		r |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -732,6 +798,10 @@ static int perform_hop(struct rg_http *h, CURL *c, const struct rg_http_req *req
 	if (resp->too_large)
 		err_set(e, ERR_OPERATIONAL, "%s %s: response larger than %zu bytes", req->method,
 			shown, req->out ? req->out->max : (size_t)0);
+	else if (resp->range_mismatch)
+		err_set(e, ERR_OPERATIONAL,
+			"%s %s: asked for the bytes from %lld on, the server sent a range from %lld",
+			req->method, shown, (long long)req->range_from, (long long)cl.range_start);
 	else if (resp->sink_aborted)
 		err_set(e, ERR_OPERATIONAL, "%s %s: download stopped by its receiver", req->method,
 			shown);

@@ -86,6 +86,11 @@ struct rg_http_req {
 
 	bool follow_redirects;
 	bool no_retry; /* one attempt only (used to probe https on loopback) */
+	/* GET from this byte on ("Range: bytes=N-"; 0: the whole body). The
+	 * sink sees the body from byte N whatever the server does: a 206 must
+	 * start there (else the request fails, range_mismatch), a 200 that
+	 * ignored the Range has its first N bytes dropped. */
+	int64_t range_from;
 };
 
 /* What came back. Filled by rg_http_do in every case (curl_code and the
@@ -108,6 +113,7 @@ struct rg_http_resp {
 	bool sink_aborted;	   /* the sink returned -1 */
 	bool source_aborted;	   /* the source returned -1 */
 	bool source_size_mismatch; /* the source gave fewer or more bytes than announced */
+	bool range_mismatch;	   /* a 206 that does not start at req->range_from */
 };
 
 void rg_http_resp_clear(struct rg_http_resp *r);

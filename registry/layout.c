@@ -1030,8 +1030,8 @@ static int layout_blob_open(struct rg_transport *t, const char *digest, int *ret
 	return 1;
 }
 
-static int layout_blob_fetch(struct rg_transport *t, const char *digest, rg_sink_fn sink, void *ctx,
-			     struct err *e)
+static int layout_blob_fetch(struct rg_transport *t, const char *digest, uint64_t offset,
+			     rg_sink_fn sink, void *ctx, struct err *e)
 {
 	char *chunk = NULL;
 	int64_t size;
@@ -1040,6 +1040,11 @@ static int layout_blob_fetch(struct rg_transport *t, const char *digest, rg_sink
 	r = layout_blob_open(t, digest, &fd, &size, e);
 	if (r <= 0)
 		return -1;
+	if (offset && lseek(fd, (off_t)offset, SEEK_SET) < 0) {
+		err_sys(e, ERR_OPERATIONAL, "oci:%.200s: cannot seek in blob %s", t->dir, digest);
+		close(fd);
+		return -1;
+	}
 	chunk = malloc(CHUNK_BYTES);
 	if (!chunk) {
 		err_set(e, ERR_OPERATIONAL, "out of memory");

@@ -17,7 +17,7 @@
 #include "transport.h"
 
 #define PIPE_CAPACITY (1u << 20) /* per blob in flight */
-#define BLOB_ATTEMPTS 3
+#define BLOB_ATTEMPTS 5
 
 static ssize_t stream_source(void *ctx, void *data, size_t n)
 {
@@ -169,11 +169,19 @@ static int transfer_one(struct transfer *tr, const struct mf_descriptor *d, stru
 			return 0;
 		}
 	}
+	/* Bytes that did not match the digest are tried again too: what
+	 * altered them may have been the way, not the source's storage. The
+	 * upload of a failed attempt never commits (pipe.h). */
 	for (attempt = 1;; attempt++) {
+		struct err ignored;
+
+		/* An upload whose answer was lost may have landed all the same. */
+		if (attempt > 1 && dops->blob_exists(dt, d->digest, NULL, &ignored) == 1)
+			break;
 		if (stream_blob(tr->src, tr->dst, d, &tr->progress, e) == 0)
 			break;
-		if (e->cls != ERR_OPERATIONAL || attempt >= BLOB_ATTEMPTS)
-			return -1;
+		if ((e->cls != ERR_OPERATIONAL && e->cls != ERR_VERIFY) || attempt >= BLOB_ATTEMPTS)
+			return attempt > 1 ? err_prefix(e, "after %d attempts", attempt) : -1;
 		usleep(250000u << attempt);
 	}
 	count(tr, &tr->stats.blobs_streamed, (uint64_t)d->size);

@@ -36,9 +36,10 @@ struct rg_transport_ops {
 	 * size the transport reports, -1 when it reports none. */
 	int (*blob_exists)(struct rg_transport *t, const char *digest, int64_t *ret_size,
 			   struct err *e);
-	/* Stream the blob's bytes to sink; not verified here. */
-	int (*blob_fetch)(struct rg_transport *t, const char *digest, rg_sink_fn sink, void *ctx,
-			  struct err *e);
+	/* Stream the blob's bytes from byte offset on to sink (a download
+	 * resumed after a failure: a ranged GET); not verified here. */
+	int (*blob_fetch)(struct rg_transport *t, const char *digest, uint64_t offset,
+			  rg_sink_fn sink, void *ctx, struct err *e);
 	/* Upload size bytes (size -1 when unknown) pulled from source and
 	 * commit them under digest. */
 	int (*blob_upload)(struct rg_transport *t, const char *digest, int64_t size,

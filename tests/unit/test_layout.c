@@ -228,9 +228,14 @@ static void test_blob_round_trip(void **state)
 	assert_int_equal(count_entries(path), 1); /* no temporary file left */
 
 	buf_init(&back, sizeof(data));
-	assert_int_equal(f->ops->blob_fetch(f->t, digest, sink_buf, &back, &e), 0);
+	assert_int_equal(f->ops->blob_fetch(f->t, digest, 0, sink_buf, &back, &e), 0);
 	assert_int_equal(back.len, sizeof(data));
 	assert_memory_equal(back.data, data, sizeof(data));
+	/* A resumed read starts at its offset. */
+	buf_reset(&back);
+	assert_int_equal(f->ops->blob_fetch(f->t, digest, 5, sink_buf, &back, &e), 0);
+	assert_int_equal(back.len, sizeof(data) - 5);
+	assert_memory_equal(back.data, data + 5, sizeof(data) - 5);
 	buf_free(&back);
 
 	/* Uploading it again (size unknown) is harmless. */
@@ -283,7 +288,7 @@ static void test_blob_missing(void **state)
 
 	ly_sha256_digest("x", 1, digest);
 	buf_init(&back, 100);
-	assert_int_equal(f->ops->blob_fetch(f->t, digest, sink_buf, &back, &e), -1);
+	assert_int_equal(f->ops->blob_fetch(f->t, digest, 0, sink_buf, &back, &e), -1);
 	assert_int_equal(e.cls, ERR_OPERATIONAL);
 	assert_int_equal(e.http_status, 404);
 	buf_free(&back);
@@ -314,7 +319,7 @@ static void test_bad_digests_refused(void **state)
 		assert_int_equal(upload(f, bad[i], "x", 1, 1, &e), -1);
 		assert_int_equal(e.cls, ERR_INPUT);
 		buf_init(&out, 16);
-		assert_int_equal(f->ops->blob_fetch(f->t, bad[i], sink_buf, &out, &e), -1);
+		assert_int_equal(f->ops->blob_fetch(f->t, bad[i], 0, sink_buf, &out, &e), -1);
 		assert_int_equal(e.cls, ERR_INPUT);
 		buf_free(&out);
 	}
