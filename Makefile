@@ -12,7 +12,7 @@ VERSION := 0.1.0
 PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
-PKGS := libarchive jansson libzstd libcurl libcrypto zlib libmicrohttpd yaml-0.1
+PKGS := libarchive jansson libzstd libcurl libcrypto libssl zlib libmicrohttpd yaml-0.1
 
 SANITIZE ?=
 ifeq ($(SANITIZE),)

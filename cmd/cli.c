@@ -139,6 +139,23 @@ int rw_common_option(struct rw_common *c, int opt, const char *arg, struct err *
 			return err_set(e, ERR_INPUT, "--jobs takes a number from 1 to 64, not '%.40s'", arg);
 		c->src.jobs = c->dst.jobs = (int)n;
 		return 1;
+	case OPT_RETRY_TIMES:
+		errno = 0;
+		n = strtol(arg, &end, 10);
+		if (errno || *end || end == arg || n < 0 || n > 20)
+			return err_set(e, ERR_INPUT,
+				       "--retry-times takes a number from 0 to 20, not '%.40s'", arg);
+		c->src.max_attempts = c->dst.max_attempts = (int)n + 1;
+		return 1;
+	case OPT_STALL_TIMEOUT:
+		errno = 0;
+		n = strtol(arg, &end, 10);
+		if (errno || *end || end == arg || n < 1 || n > 3600)
+			return err_set(e, ERR_INPUT,
+				       "--stall-timeout takes seconds from 1 to 3600, not '%.40s'",
+				       arg);
+		c->src.stall_timeout = c->dst.stall_timeout = (int)n;
+		return 1;
 	case OPT_QUIET:
 		c->src.quiet = c->dst.quiet = true;
 		return 1;

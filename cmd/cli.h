@@ -40,6 +40,8 @@ enum {
 	OPT_QUIET,
 	OPT_JSON,
 	OPT_PLATFORM,
+	OPT_RETRY_TIMES,
+	OPT_STALL_TIMEOUT,
 	OPT_HELP,
 	OPT_COMMAND_BASE = 1100, /* each command numbers its own from here */
 };
@@ -57,12 +59,14 @@ enum {
 	    {"jobs", required_argument, NULL, OPT_JOBS},                                   \
 	    {"quiet", no_argument, NULL, OPT_QUIET}, {"json", no_argument, NULL, OPT_JSON}, \
 	    {"platform", required_argument, NULL, OPT_PLATFORM},                           \
+	    {"retry-times", required_argument, NULL, OPT_RETRY_TIMES},                     \
+	    {"stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT},                 \
 	    {"help", no_argument, NULL, OPT_HELP}
 
 /* The text describing RW_TRANSPORT_OPTIONS, for usage strings. */
 #define RW_TRANSPORT_USAGE                                                                   \
 	"Transport options:\n"                                                               \
-	"  --ca-file FILE        trust the CA certificates in FILE for TLS\n"                \
+	"  --ca-file FILE        trust the CA certificates in FILE too (besides the system's)\n" \
 	"  --insecure            do not verify TLS certificates\n"                          \
 	"  --plain-http          talk HTTP, not HTTPS (loopback registries need no flag)\n" \
 	"  --creds USER:PASS     credentials for every registry named\n"                    \
@@ -70,6 +74,10 @@ enum {
 	"  --creds-stdin         read USER:PASS from the first line of standard input\n"    \
 	"  --authfile FILE       credentials file (containers auth.json / docker config)\n" \
 	"  --jobs N              blobs transferred at once (default 4)\n"                   \
+	"  --retry-times N       retry a failed request N times (default 4; downloads that\n" \
+	"                        break off also resume where they stopped)\n"              \
+	"  --stall-timeout S     give up on a transfer that moves no byte for S seconds\n"  \
+	"                        (default 60)\n"                                            \
 	"  --quiet               no progress on stderr\n"
 
 struct rw_common {

@@ -24,7 +24,7 @@
 /* Options shared by every endpoint of one command run. Strings are borrowed
  * and must outlive the endpoints. */
 struct rg_options {
-	const char *ca_file;  /* --ca-file: extra CA bundle for TLS */
+	const char *ca_file;  /* --ca-file: CAs trusted besides the system's */
 	bool insecure;        /* --insecure: skip TLS verification */
 	bool plain_http;      /* --plain-http: always HTTP */
 	const char *creds;    /* --creds USER:PASS, or NULL */
@@ -32,6 +32,7 @@ struct rg_options {
 	int jobs;             /* parallel blob transfers (>= 1) */
 	bool quiet;           /* no progress bars */
 	int max_attempts;     /* tries per request, >= 1 (default 5) */
+	int stall_timeout;    /* seconds a transfer may move no byte (default 60) */
 };
 
 /* Default values for every field. */

@@ -9,7 +9,7 @@
 require_tools skopeo jq
 require_inlay
 
-plan 52
+plan 57
 
 fixtures_build single multi
 D_SINGLE=$(fixture_digest single)
@@ -182,5 +182,28 @@ is "$status:$(sha256_file "$RUN_OUT")" "0:$D_MULTI" "inspect with an auth file"
 unlike "$(cat "$B_LOG" "$C_LOG")" "$B_PASS|$C_PASS" "no password in the registries' logs"
 like "$(cat "$B_LOG")" "\"PUT /v2/dst/single/manifests/1 HTTP/[0-9.]+\" 201" \
 	"(the TLS registry logged inlay's push)"
+
+# --- --ca-file adds to the system's CAs ---------------------------------------------
+# A private mount namespace puts B's CA in the place of the system's store
+# (libcurl's default bundle and directory, /etc/ssl/certs): B stands for a
+# public registry, B2 (another CA) for one behind a corporate CA.
+start_registry basic B2
+mkdir -p "$T/system-certs" && cp "$B_CA" "$T/system-certs/ca-certificates.crt"
+# system_trusts_B CMD...: run CMD with only B's CA in the system store.
+system_trusts_B() {
+	unshare -m sh -c 'mount --bind "$0" /etc/ssl/certs && exec "$@"' "$T/system-certs" "$@"
+}
+run system_trusts_B "$INLAY" inspect --raw --creds "$B_USER:$B_PASS" "$B/src/single:1"
+is "$status" 0 "(the namespace's system store trusts B: no --ca-file needed)"
+run system_trusts_B "$INLAY" copy --src-creds "$B_USER:$B_PASS" --dest-creds "$B2_USER:$B2_PASS" \
+	"$B/src/single:1" "$B2/dst/single:1"
+is "$status" 1 "(and not B2: without --ca-file the copy fails)"
+like "$stderr" "$B2.*[Cc]ertificate" "(... on B2's certificate)"
+run system_trusts_B "$INLAY" copy --ca-file "$B2_CA" --src-creds "$B_USER:$B_PASS" \
+	--dest-creds "$B2_USER:$B2_PASS" "$B/src/single:1" "$B2/dst/single:1"
+is "$status:$stdout" "0:$B2/dst/single@$D_SINGLE" \
+	"--ca-file adds to the system's CAs: a source the system trusts and a destination the file's CA signed, in one copy"
+run "$INLAY" copy --ca-file /nonexistent.pem --creds "$B_USER:$B_PASS" "$B/src/single:1" "$B/dst/single:2"
+is "$status" 1 "a --ca-file that cannot be read fails the TLS connection (exit 1)"
 
 done_testing
