@@ -692,6 +692,30 @@ stop_registry() {
 	fi
 }
 
+# start_faultproxy NAME UPSTREAM [faultproxy.py OPTIONS...]: faultproxy.py
+# in front of UPSTREAM (HOST:PORT); $NAME is its HOST:PORT, ${NAME}_LOG its
+# log (one line per request), ${NAME}_PID its process.
+start_faultproxy() {
+	local name=$1 up=$2 pid i
+	shift 2
+	rm -f "$T/$name.port"
+	: >"$T/$name.log"
+	setsid "$PYTHON" "$LIB_DIR/faultproxy.py" --upstream "$up" --port-file "$T/$name.port" \
+		--log "$T/$name.log" "$@" >"$T/$name.err" 2>&1 </dev/null &
+	pid=$!
+	_track_pid "$pid" "$T/$name.err"
+	for ((i = 0; i < 200; i++)); do [ -s "$T/$name.port" ] && break; sleep 0.05; done
+	[ -s "$T/$name.port" ] || bail_out "faultproxy $name did not start: $(cat "$T/$name.err")"
+	declare -g "$name=127.0.0.1:$(cat "$T/$name.port")" "${name}_LOG=$T/$name.log" "${name}_PID=$pid"
+}
+
+# stop_faultproxy NAME
+stop_faultproxy() {
+	local pid_var=${1}_PID
+	stop_pid "${!pid_var}"
+	_untrack_pid "${!pid_var}"
+}
+
 # registry_blob_path DIGEST [PREFIX]: where the registry PREFIX stores a blob.
 registry_blob_path() {
 	local digest=$1 p=${2:-REG}
