@@ -55,28 +55,50 @@ static struct known **slot(struct sn_entered *s, pid_t pid)
 	return k;
 }
 
-/* The parent and state of pid from ROOT/PID/stat ("PID (COMM) S PPID ...";
- * COMM may hold spaces and parentheses, so the last ')' ends it). */
+int sn_entered_parse_stat(const char *buf, size_t n, pid_t *ret_ppid, char *ret_state)
+{
+	const char *p = NULL, *end = buf + n;
+	long long ppid = 0;
+	size_t i;
+	char state;
+
+	/* COMM is the process's own choice: the last ')' ends it. */
+	for (i = 0; i < n; i++)
+		if (buf[i] == ')')
+			p = buf + i;
+	if (!p || end - p < 5 || p[1] != ' ' || p[3] != ' ')
+		return -1;
+	state = p[2];
+	p += 4;
+	if (p == end || *p < '0' || *p > '9')
+		return -1;
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		ppid = ppid * 10 + (*p - '0');
+		if (ppid > 0x7fffffff)
+			return -1;
+	}
+	if (p < end && *p != ' ' && *p != '\n')
+		return -1;
+	*ret_ppid = (pid_t)ppid;
+	*ret_state = state;
+	return 0;
+}
+
+/* The parent and state of pid from ROOT/PID/stat. */
 static int read_stat(const struct sn_entered *s, pid_t pid, pid_t *ret_ppid, char *ret_state)
 {
-	char path[320], buf[512], *p;
+	char path[320], buf[512];
 	ssize_t n;
-	long ppid;
 	int fd;
 
 	sn_fmt(path, sizeof(path), "%s/%d/stat", s->root, (int)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, sizeof(buf));
 	close(fd);
 	if (n <= 0)
 		return -1;
-	buf[n] = '\0';
-	if (!(p = strrchr(buf, ')')) || sscanf(p + 1, " %c %ld", ret_state, &ppid) != 2 ||
-	    ppid < 0)
-		return -1;
-	*ret_ppid = (pid_t)ppid;
-	return 0;
+	return sn_entered_parse_stat(buf, (size_t)n, ret_ppid, ret_state);
 }
 
 /* What pid runs: its executable's identity and a hash of its argv[0] (an

@@ -22,6 +22,7 @@
 #ifndef INLAY_SENSOR_ENTERED_H
 #define INLAY_SENSOR_ENTERED_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 #define SN_ENTERED_SCAN_MS 50
@@ -45,6 +46,12 @@ struct sn_entered *sn_entered_new(const char *proc_root);
  * program. self (the sensor's PID) is never reported. Returns how many
  * entered processes are alive, or -1 when the list cannot be read. */
 int sn_entered_scan(struct sn_entered *s, pid_t self, sn_entered_cb cb, void *ctx);
+
+/* The parent and state of a process from the n bytes of its /proc/PID/stat
+ * ("PID (COMM) S PPID ..."; COMM is the process's own choice and may hold
+ * spaces, parentheses and newlines, so the last ')' ends it). 0, or -1 when
+ * the text is not of that form. Exposed for the tests and fuzz target. */
+int sn_entered_parse_stat(const char *buf, size_t n, pid_t *ret_ppid, char *ret_state);
 
 /* 1 once the table was full and a process went unclassified. */
 int sn_entered_overflowed(const struct sn_entered *s);

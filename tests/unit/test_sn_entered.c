@@ -192,9 +192,50 @@ static void test_self_and_unreadable(void **state)
 	sn_entered_free(NULL);
 }
 
+static void test_parse_stat(void **state)
+{
+	static const struct {
+		const char *text;
+		int rc;
+		int ppid;
+		char state;
+	} cases[] = {
+	    {"42 (nginx) S 7 42 42 0 -1 4194560", 0, 7, 'S'},
+	    {"42 (a) b) R 0 1 1\n", 0, 0, 'R'},
+	    /* A comm that fakes the rest of the line: the last ')' wins. */
+	    {"9 (x) S 1 9 9) Z 20 9 9", 0, 20, 'Z'},
+	    {"9 (multi\nline) S 3", 0, 3, 'S'},
+	    {"9 (sh) S 12", 0, 12, 'S'},
+	    {"9 (sh) S ", -1, 0, 0},
+	    {"9 (sh) S -1 9", -1, 0, 0},
+	    {"9 (sh) S 99999999999 9", -1, 0, 0},
+	    {"9 (sh) S 7x 9", -1, 0, 0},
+	    {"9 (sh)S 7", -1, 0, 0},
+	    {"9 sh S 7", -1, 0, 0},
+	    {"", -1, 0, 0},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pid_t ppid = -5;
+		char st = 0;
+
+		assert_int_equal(sn_entered_parse_stat(cases[i].text, strlen(cases[i].text), &ppid, &st),
+				 cases[i].rc);
+		if (cases[i].rc == 0) {
+			assert_int_equal(ppid, cases[i].ppid);
+			assert_int_equal(st, cases[i].state);
+		} else {
+			assert_int_equal(ppid, -5); /* untouched on failure */
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_parse_stat),
 	    cmocka_unit_test_setup_teardown(test_classify, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_self_and_unreadable, setup, teardown),
 	};
