@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../layers/hash.h"
 #include "../manifest/digest.h"
@@ -294,6 +295,8 @@ void rg_manifest_blob_clear(struct rg_manifest_blob *mb)
  * all: a proxy or a flaky link may have altered them; a corrupt store fails
  * every time. */
 #define VERIFY_ATTEMPTS 5
+/* Uploads from memory, tried this many times in all. */
+#define UPLOAD_ATTEMPTS 5
 
 static int manifest_get_once(struct rg_endpoint *ep, const char *reference,
 			     struct rg_manifest_blob *ret, struct err *e);
@@ -594,7 +597,7 @@ int rg_blob_put(struct rg_endpoint *ep, const char *digest, const void *data, si
 		struct err *e)
 {
 	struct memory_source m = {data, len, 0};
-	int present;
+	int present, attempt;
 
 	if (!ly_digest_matches(digest, data, len))
 		return err_set(e, ERR_INPUT, "%s: refusing to push a blob under digest %s it does not have",
@@ -604,9 +607,22 @@ int rg_blob_put(struct rg_endpoint *ep, const char *digest, const void *data, si
 		return -1;
 	if (present)
 		return 0;
-	if (ep->ops->blob_upload(ep->transport, digest, (int64_t)len, source_from_memory, &m, e) < 0)
-		return -1;
-	return 1;
+	/* An upload whose body was sent is not retried by the HTTP layer:
+	 * try it again here, from the start, a new session each time (the
+	 * bytes are in memory), and first ask whether the last one landed. */
+	for (attempt = 1;; attempt++) {
+		struct err ignored;
+
+		m.pos = 0;
+		if (ep->ops->blob_upload(ep->transport, digest, (int64_t)len, source_from_memory, &m,
+					 e) == 0)
+			return 1;
+		if (e->cls != ERR_OPERATIONAL || attempt >= UPLOAD_ATTEMPTS)
+			return attempt > 1 ? err_prefix(e, "after %d attempts", attempt) : -1;
+		usleep(100000u << attempt);
+		if (ep->ops->blob_exists(ep->transport, digest, NULL, &ignored) == 1)
+			return 1;
+	}
 }
 
 /* For transfer.c: the transport behind an endpoint. */

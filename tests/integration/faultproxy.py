@@ -136,13 +136,20 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             return self._reset()
         if cfg.delay:
             time.sleep(cfg.delay)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP
-                   and not (cfg.no_range and k.lower() == "range")}
+        # A list, not a dict: a header sent on several lines (skopeo's
+        # Accept, one media type a line) must arrive whole.
+        headers = [(k, v) for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP
+                   and k.lower() != "content-length"
+                   and not (cfg.no_range and k.lower() == "range")]
         if body is not None:
-            headers["Content-Length"] = str(len(body))
+            headers.append(("Content-Length", str(len(body))))
         conn = http.client.HTTPConnection(cfg.upstream, timeout=60)
         try:
-            conn.request(self.command, self.path, body=body, headers=headers)
+            conn.putrequest(self.command, self.path, skip_host=True,
+                            skip_accept_encoding=True)
+            for k, v in headers:
+                conn.putheader(k, v)
+            conn.endheaders(body)
             resp = conn.getresponse()
             status = resp.status
             length = resp.getheader("Content-Length")
