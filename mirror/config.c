@@ -617,6 +617,30 @@ int mr_config_load(struct mr_config *c, const char *path, struct err *e)
 	return rc;
 }
 
+/* The store: oci:DIR (an OCI layout, one node) or REGISTRY/REPOSITORY (a
+ * registry the replicas share), never a tag or digest: the mirror stores
+ * by digest, and names only the signatures' tags. */
+static int store_check(const char *store, struct err *e)
+{
+	struct mf_ref *r = NULL;
+	bool tagged;
+
+	if (strncmp(store, "oci:", 4) == 0)
+		return store[4] ? 0
+				: err_set(e, ERR_INPUT, "store 'oci:': give the layout's directory");
+	if (mf_ref_parse(store, &r, e) < 0)
+		return err_prefix(e, "store '%.200s': expected oci:DIR or REGISTRY/REPOSITORY",
+				  store);
+	tagged = r->tag || r->digest;
+	mf_ref_free(r);
+	if (tagged)
+		return err_set(e, ERR_INPUT,
+			       "store '%.200s': a repository, without a tag or digest (the mirror "
+			       "stores by digest)",
+			       store);
+	return 0;
+}
+
 int mr_config_finish(struct mr_config *c, struct err *e)
 {
 	/* Only the webhooks: no registry is mirrored. */
@@ -625,10 +649,8 @@ int mr_config_finish(struct mr_config *c, struct err *e)
 	if (!c->store && !webhooks_only)
 		return err_set(e, ERR_INPUT,
 			       "no store: give --store oci:DIR (or \"store\" in the config)");
-	if (c->store && (strncmp(c->store, "oci:", 4) != 0 || !c->store[4]))
-		return err_set(e, ERR_INPUT, "store '%.200s': expected oci:DIR (an OCI layout the "
-					     "mirror fills)",
-			       c->store);
+	if (c->store && store_check(c->store, e) < 0)
+		return -1;
 	if (c->n_upstreams == 0 && !webhooks_only)
 		return err_set(e, ERR_INPUT, "no upstream: give --upstream NAME=URL (or \"upstreams\")");
 	if (c->default_upstream && !mr_config_upstream(c, c->default_upstream))

@@ -386,7 +386,11 @@ static int instrument(struct mr_mirror *m, const struct mr_target *t, const char
 	mr_config_instrument_options(m->cfg, rule, &io);
 	key = io.signer;
 	io.jobs = 4;
-	io.lazy_store = true;
+	/* A layout takes the result before its base layers (they are kept as
+	 * they pass to clients); a registry refuses a manifest whose blobs it
+	 * lacks, so a registry store gets them first (mounted or streamed). */
+	io.lazy_store = rg_endpoint_is_layout(m->store);
+	io.untagged = true; /* the store is content-addressed */
 	if (rw_instrument(src, m->store, &io, res, m->warn, e) < 0)
 		goto out;
 	COUNT(m, bytes_from_upstream, res->stats.bytes_downloaded);
@@ -747,7 +751,16 @@ int mr_mirror_blob(struct mr_mirror *m, const char *name, const char *ns, const 
 		*ret_code = "NAME_UNKNOWN";
 		return -1;
 	}
-	r = rg_blob_open(m->store, digest, &b.fd, &b.size, e);
+	if (rg_endpoint_is_layout(m->store)) {
+		r = rg_blob_open(m->store, digest, &b.fd, &b.size, e);
+	} else {
+		/* A registry store: streamed from it when it has the blob. */
+		r = rg_blob_size(m->store, digest, &b.size, e);
+		if (r == 1) {
+			b.upstream = m->store;
+			b.from_store = true;
+		}
+	}
 	if (r < 0) {
 		e->http_status = 500;
 		return -1;
@@ -779,12 +792,38 @@ int mr_mirror_blob(struct mr_mirror *m, const char *name, const char *ns, const 
 	return 0;
 }
 
+struct chunks {
+	rg_chunk_fn sink;
+	void *ctx;
+};
+
+/* rg_blob_stream's consumer: every chunk read to the sink. */
+static int to_chunks(void *arg, rg_read_fn read, void *src, struct err *e)
+{
+	struct chunks *c = arg;
+	char buf[64 * 1024];
+	ssize_t n;
+
+	while ((n = read(src, buf, sizeof(buf), e)) > 0)
+		if (c->sink(c->ctx, buf, (size_t)n) < 0)
+			return err_set(e, ERR_OPERATIONAL, "the client went away");
+	return n < 0 ? -1 : 0;
+}
+
 int mr_mirror_blob_stream(struct mr_mirror *m, const struct mr_blob *b, const char *digest,
 			  rg_chunk_fn sink, void *sink_ctx, struct err *e)
 {
 	struct rg_stats st = {0};
 	int rc;
 
+	if (b->from_store) {
+		struct chunks c = {sink, sink_ctx};
+
+		rc = rg_blob_stream(m->store, digest, b->size, to_chunks, &c, NULL, e);
+		if (rc < 0)
+			warnf(m, "blob %s from the store: %s", digest, e->msg);
+		return rc;
+	}
 	COUNT(m, upstream_blob_streams, 1);
 	rc = rg_blob_tee(b->upstream, m->store, digest, b->size, sink, sink_ctx, &st, e);
 	COUNT(m, bytes_from_upstream, st.bytes_downloaded);

@@ -79,21 +79,24 @@ int mr_mirror_manifest(struct mr_mirror *m, const char *name, const char *ns,
 int mr_mirror_tags(struct mr_mirror *m, const char *name, const char *ns, int n, const char *last,
 		   struct rg_tag_page *ret, const char **ret_code, struct err *e);
 
-/* A blob to hand out: from the store's file (fd >= 0), or to be streamed
- * from the upstream with mr_mirror_blob_stream. */
+/* A blob to hand out: from the store's file (fd >= 0: a layout store), or
+ * to be streamed with mr_mirror_blob_stream from the store (a registry
+ * store that has it) or from the upstream. */
 struct mr_blob {
 	int fd;
 	int64_t size;
 	struct rg_endpoint *upstream; /* when fd < 0 */
 	bool owned;                   /* upstream is ours to free */
+	bool from_store;              /* upstream is the store (a registry) */
 };
 
 int mr_mirror_blob(struct mr_mirror *m, const char *name, const char *ns, const char *digest,
 		   struct mr_blob *ret, const char **ret_code, struct err *e);
 
-/* Stream b's bytes from the upstream to sink while storing them (see
- * rg_blob_tee): sink sees the last byte only after the blob matched its
- * digest; a blob that does not match is never stored. */
+/* Stream b's bytes to sink: from a registry store, verified; from the
+ * upstream while storing them (see rg_blob_tee). Either way sink sees the
+ * last byte only after the blob matched its digest; a blob that does not
+ * match is never stored. */
 int mr_mirror_blob_stream(struct mr_mirror *m, const struct mr_blob *b, const char *digest,
 			  rg_chunk_fn sink, void *sink_ctx, struct err *e);
 

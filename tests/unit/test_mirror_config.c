@@ -271,9 +271,27 @@ static void test_finish(void **state)
 	assert_int_equal(mr_config_finish(&c, &e), -1); /* no store */
 	assert_non_null(strstr(e.msg, "--store"));
 	assert_int_equal(mr_config_add_upstream(&c, "up=http://127.0.0.1:5000", &e), 0);
-	c.store = strdup("registry.example.com/x");
-	assert_int_equal(mr_config_finish(&c, &e), -1); /* not a layout */
+	/* A registry store is a repository: no tag, no digest. */
+	c.store = strdup("registry.example.com/x:latest");
+	assert_int_equal(mr_config_finish(&c, &e), -1);
+	assert_non_null(strstr(e.msg, "without a tag or digest"));
 	free(c.store);
+	c.store = strdup("registry.example.com/x@sha256:"
+			 "0000000000000000000000000000000000000000000000000000000000000000");
+	assert_int_equal(mr_config_finish(&c, &e), -1);
+	free(c.store);
+	c.store = strdup("oci:");
+	assert_int_equal(mr_config_finish(&c, &e), -1);
+	free(c.store);
+	c.store = strdup("Not A Reference");
+	assert_int_equal(mr_config_finish(&c, &e), -1);
+	assert_non_null(strstr(e.msg, "expected oci:DIR or REGISTRY/REPOSITORY"));
+	free(c.store);
+	c.store = strdup("registry.example.com/x");
+	assert_int_equal(mr_config_finish(&c, &e), 0);
+	mr_config_free(&c);
+	mr_config_init(&c);
+	assert_int_equal(mr_config_add_upstream(&c, "up=http://127.0.0.1:5000", &e), 0);
 	c.store = strdup("oci:/tmp/s");
 	c.tls_cert = strdup("cert.pem");
 	assert_int_equal(mr_config_finish(&c, &e), -1); /* cert without key */

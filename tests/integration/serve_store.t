@@ -1,0 +1,78 @@
+#!/bin/bash
+# serve_store.t - `inlay serve --store REGISTRY/REPOSITORY`: the mirror's
+# store is a real registry (docker-registry) that stateless replicas share.
+# skopeo pulls the instrumented image through one replica; the store holds
+# the result by digest and the base layers kept as they passed; a second
+# replica serves the manifest by digest and every blob from the store
+# without asking the upstream; a client mixing the two gets a verified
+# image; with the upstream gone the results are still served by digest.
+. "$(dirname "$0")/lib.sh"
+require_inlay
+require_tools skopeo jq curl
+
+start_registry open UP
+start_registry open ST
+fixtures_build single
+push_fixture single "$UP/app:1"
+SRC_DIGEST=$(fixture_digest single)
+ACCEPT='application/vnd.oci.image.manifest.v1+json'
+
+metric() { # PREFIX NAME: a counter of a mirror's /metrics
+	local url_var=${1}_URL
+	curl -s "${!url_var}/metrics" | awk -v n="inlay_mirror_$2" '$1 == n {print $2}'
+}
+# store_code PATH: the store registry's status for GET /v2/inlay-store/PATH.
+store_code() { curl -s -o /dev/null -w '%{http_code}' -H "Accept: $ACCEPT" "http://$ST/v2/inlay-store/$1"; }
+
+run "$INLAY" serve --upstream "up=http://$UP" --store "$ST/inlay-store:latest" --listen 127.0.0.1:0
+is "$status" 2 "a store with a tag is refused (exit 2)"
+like "$stderr" "without a tag or digest" "... saying the store is a repository"
+
+start_mirror A --upstream "up=http://$UP" --store "$ST/inlay-store"
+start_mirror B --upstream "up=http://$UP" --store "$ST/inlay-store"
+
+run sk copy "docker://$A/app:1" "oci:$T/a:1"
+is "$status" 0 "skopeo pulls through replica A (every digest verified)"
+run sk inspect --config "oci:$T/a:1"
+is "$(jq -r '.config.Labels["io.inlay.source"]' <<<"$stdout")" "$SRC_DIGEST" "the result is the instrumented upstream image"
+RESULT=$(layout_digest "$T/a" 1)
+run "$INLAY" instrument --quiet "$UP/app@$SRC_DIGEST" "oci:$T/cli:1"
+is "$(layout_digest "$T/cli" 1)" "$RESULT" "... byte for byte what inlay instrument makes"
+
+is "$(store_code "manifests/$RESULT")" 200 "the store registry holds the result by digest"
+jq -r '.layers[].digest, .config.digest' "$(layout_blob "$T/a" "$RESULT")" >"$T/blobs"
+missing=
+while read -r d; do
+	[ "$(store_code "blobs/$d")" = 200 ] || missing="$missing $d"
+done <"$T/blobs"
+is "$missing" "" "... and every blob of it: sensor layer and config stored, base layers kept as they passed"
+is "$(curl -s "http://$ST/v2/inlay-store/tags/list" | jq -r '(.tags // []) | map(select(test("^sha256-") | not)) | length')" 0 \
+	"the store names nothing by tag (results by digest only)"
+
+# --- replica B: the store is all it needs ------------------------------------------
+streams_before=$(metric B upstream_blob_streams_total)
+run sk copy "docker://$B/app@$RESULT" "oci:$T/b:1"
+is "$status" 0 "replica B serves the result by digest"
+is "$(layout_digest "$T/b" 1)" "$RESULT" "... the same digest"
+is "$(metric B upstream_blob_streams_total)" "$streams_before" "... and every blob from the store, none from the upstream"
+ok "... its store blob hits counted" test "$(metric B store_blob_hits_total)" -ge "$(wc -l <"$T/blobs")"
+
+# The manifest from A by tag, every blob from B.
+curl -s -H "Accept: $ACCEPT" "http://$A/v2/app/manifests/1" -o "$T/m.json"
+is "$(sha256_file "$T/m.json")" "$RESULT" "A answers the tag with the result"
+bad=
+for d in $(jq -r '.layers[].digest, .config.digest' "$T/m.json"); do
+	curl -s "http://$B/v2/app/blobs/$d" -o "$T/blob"
+	[ "sha256:$(sha256sum <"$T/blob" | cut -d' ' -f1)" = "$d" ] || bad="$bad $d"
+done
+is "$bad" "" "a client taking the manifest from A and the blobs from B gets every blob intact"
+code=$(curl -s -o /dev/null -w '%{http_code}' -r 10-19 "http://$B/v2/app/blobs/$(jq -r '.layers[0].digest' "$T/m.json")")
+like "$code" '^20[06]$' "a ranged blob GET from the store answers ($code)"
+
+# --- the upstream gone: results still served by digest ----------------------------
+stop_registry UP
+run sk copy "docker://$B/app@$RESULT" "oci:$T/c:1"
+is "$status" 0 "with the upstream down, B still serves the result by digest from the store"
+run sk copy "docker://$A/app:2" "oci:$T/d:1"
+isnt "$status" 0 "an unknown tag with the upstream down fails"
+done_testing
