@@ -171,6 +171,16 @@ sensor_ok() {
 	return 1
 }
 
+# checked SIDE [EVENTS-FILE]: a run's verdict: fails when ERR is set or,
+# instrumented, when the sensor was not PID 1; else EVENTS summarises
+# EVENTS-FILE (default: the run's stderr).
+checked() {
+	[ -z "$ERR" ] || return 1
+	[ "$1" = inst ] || return 0
+	sensor_ok "$RUN_ERR" || return 1
+	EVENTS=$(events_summary "${2:-$RUN_ERR}")
+}
+
 # events_summary FILE: the sensor's events in FILE counted by rule, and
 # what the rate limit dropped.
 events_summary() {
@@ -247,11 +257,7 @@ nginx_one() {
 	else
 		ERR=
 	fi
-	[ -z "$ERR" ] || return 1
-	if [ "$side" = inst ]; then
-		sensor_ok "$RUN_ERR" || return 1
-		EVENTS=$(events_summary "$RUN_ERR")
-	fi
+	checked "$side" || return 1
 	say "nginx $side: $VAL requests/s ($total requests in 10 s)"
 }
 
@@ -300,12 +306,8 @@ pgbench_one() {
 	else
 		ERR=
 	fi
-	[ -z "$ERR" ] || return 1
-	if [ "$side" = inst ]; then
-		sensor_ok "$RUN_ERR" || return 1
-		tail -c +$((off + 1)) "$RUN_ERR" >"$T/pgbench-window.err"
-		EVENTS=$(events_summary "$T/pgbench-window.err")
-	fi
+	tail -c +$((off + 1)) "$RUN_ERR" >"$T/pgbench-window.err"
+	checked "$side" "$T/pgbench-window.err" || return 1
 	say "pgbench $side: $VAL tps ($(sed -n 's/^number of transactions actually processed: //p' "$T/pgbench.out") transactions)"
 }
 
@@ -326,11 +328,7 @@ initdb_one() {
 	else
 		ERR=
 	fi
-	[ -z "$ERR" ] || return 1
-	if [ "$side" = inst ]; then
-		sensor_ok "$RUN_ERR" || return 1
-		EVENTS=$(events_summary "$RUN_ERR")
-	fi
+	checked "$side" || return 1
 	say "initdb $side: $VAL s"
 }
 
@@ -358,11 +356,7 @@ compileall_one() {
 	else
 		ERR=
 	fi
-	[ -z "$ERR" ] || return 1
-	if [ "$side" = inst ]; then
-		sensor_ok "$RUN_ERR" || return 1
-		EVENTS=$(events_summary "$RUN_ERR")
-	fi
+	checked "$side" || return 1
 	PYC_COUNT=$npyc
 	say "compileall $side: $VAL s ($npyc .pyc for $npy .py)"
 }
