@@ -557,6 +557,7 @@ static int manifest_put(struct rg_transport *t, const char *reference, const voi
 	req.body = data;
 	req.body_len = len;
 	req.err_body = &errb;
+	req.follow_redirects = true; /* 307/308 keep the method and body */
 	if (dist_do(t, &req, &sc, &resp, e) < 0) {
 		err_prefix(e, "%s: push manifest", subject);
 		goto out;
