@@ -97,9 +97,25 @@ static int creds_from_stdin(struct rw_common *c, struct err *e)
 	return 0;
 }
 
-int rw_common_option(struct rw_common *c, int opt, const char *arg, struct err *e)
+/* A whole number in [min, max] for option name: "NAME takes UNIT from MIN to
+ * MAX, not 'ARG'" otherwise. */
+static int number_option(const char *arg, const char *name, const char *unit, long min, long max,
+			 long *ret, struct err *e)
 {
 	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (errno || *end || end == arg || n < min || n > max)
+		return err_set(e, ERR_INPUT, "%s takes %s from %ld to %ld, not '%.40s'", name, unit,
+			       min, max, arg);
+	*ret = n;
+	return 0;
+}
+
+int rw_common_option(struct rw_common *c, int opt, const char *arg, struct err *e)
+{
 	long n;
 
 	switch (opt) {
@@ -133,27 +149,18 @@ int rw_common_option(struct rw_common *c, int opt, const char *arg, struct err *
 		c->src.authfile = c->dst.authfile = arg;
 		return 1;
 	case OPT_JOBS:
-		errno = 0;
-		n = strtol(arg, &end, 10);
-		if (errno || *end || n < 1 || n > 64)
-			return err_set(e, ERR_INPUT, "--jobs takes a number from 1 to 64, not '%.40s'", arg);
+		if (number_option(arg, "--jobs", "a number", 1, 64, &n, e) < 0)
+			return -1;
 		c->src.jobs = c->dst.jobs = (int)n;
 		return 1;
 	case OPT_RETRY_TIMES:
-		errno = 0;
-		n = strtol(arg, &end, 10);
-		if (errno || *end || end == arg || n < 0 || n > 20)
-			return err_set(e, ERR_INPUT,
-				       "--retry-times takes a number from 0 to 20, not '%.40s'", arg);
+		if (number_option(arg, "--retry-times", "a number", 0, 20, &n, e) < 0)
+			return -1;
 		c->src.max_attempts = c->dst.max_attempts = (int)n + 1;
 		return 1;
 	case OPT_STALL_TIMEOUT:
-		errno = 0;
-		n = strtol(arg, &end, 10);
-		if (errno || *end || end == arg || n < 1 || n > 3600)
-			return err_set(e, ERR_INPUT,
-				       "--stall-timeout takes seconds from 1 to 3600, not '%.40s'",
-				       arg);
+		if (number_option(arg, "--stall-timeout", "seconds", 1, 3600, &n, e) < 0)
+			return -1;
 		c->src.stall_timeout = c->dst.stall_timeout = (int)n;
 		return 1;
 	case OPT_QUIET:

@@ -555,7 +555,7 @@ int rg_blob_get(struct rg_endpoint *ep, const char *digest, struct buf *out, str
 		return 0;
 	for (attempt = 1;; attempt++) {
 		buf_reset(out);
-		if (rg_fetch_resuming(ep->ops, ep->transport, digest, 0, sink_to_buf, out, NULL, e) <
+		if (rg_fetch_resuming(ep->ops, ep->transport, digest, 0, sink_to_buf, out, e) <
 		    0) {
 			if (out->len >= out->max)
 				err_set(e, ERR_INPUT,

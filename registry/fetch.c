@@ -28,7 +28,7 @@ static int count_sink(void *ctx, const void *data, size_t n)
 
 int rg_fetch_resuming(const struct rg_transport_ops *ops, struct rg_transport *t,
 		      const char *digest, uint64_t size, rg_sink_fn sink, void *ctx,
-		      int *ret_resumes, struct err *e)
+		      struct err *e)
 {
 	struct counting c = {.sink = sink, .ctx = ctx};
 	int resumes;
@@ -36,8 +36,6 @@ int rg_fetch_resuming(const struct rg_transport_ops *ops, struct rg_transport *t
 	for (resumes = 0;; resumes++) {
 		uint64_t before = c.got;
 
-		if (ret_resumes)
-			*ret_resumes = resumes;
 		if (ops->blob_fetch(t, digest, c.got, count_sink, &c, e) == 0)
 			return 0;
 		if (c.sink_failed || e->cls != ERR_OPERATIONAL)
@@ -83,7 +81,7 @@ static void *download(void *arg)
 	struct rg_fetch *f = arg;
 	char got[LY_DIGEST_MAX];
 
-	f->rc = rg_fetch_resuming(f->ops, f->t, f->digest, f->size, sink, f, NULL, &f->err);
+	f->rc = rg_fetch_resuming(f->ops, f->t, f->digest, f->size, sink, f, &f->err);
 	if (f->rc == 0) {
 		ly_hash_final(f->hash, got);
 		if (strcmp(got, f->digest) != 0 || f->received != f->size)

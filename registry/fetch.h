@@ -47,11 +47,10 @@ struct rg_fetch {
  * byte once, in order. A failure of sink itself, one that moved nothing
  * (the HTTP layer retried it already), and any other class of error than
  * ERR_OPERATIONAL end it. A failure once size bytes came is success: the
- * caller's digest check decides. *ret_resumes (may be NULL): how many
- * resumes it took. */
+ * caller's digest check decides. */
 int rg_fetch_resuming(const struct rg_transport_ops *ops, struct rg_transport *t,
 		      const char *digest, uint64_t size, rg_sink_fn sink, void *ctx,
-		      int *ret_resumes, struct err *e);
+		      struct err *e);
 
 /* Start downloading f->digest into a new pipe of `capacity` bytes. 0, or -1
  * with e filled and nothing to join or free. */
