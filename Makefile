@@ -5,6 +5,7 @@
 #   make check                unit + integration tests, ends "N passed, N failed"
 #   make SANITIZE=address,undefined check-unit
 #   make fuzz                 build and briefly run the fuzz targets
+#   make fuzz FUZZ_SECONDS=600 FUZZ_JOBS=2 && make fuzz-corpus   the long campaign
 #   make demo                 local registry -> instrument -> runc
 #   make install PREFIX=/usr/local DESTDIR=
 
@@ -59,7 +60,7 @@ SENSOR_CC_amd64 ?= musl-gcc
 SENSOR_CC_arm64 ?= aarch64-linux-gnu-gcc -specs /usr/lib/aarch64-linux-musl/musl-gcc.specs
 SENSORS := build/sensor/sensor-amd64 build/sensor/sensor-arm64
 
-.PHONY: all deps check check-unit check-integration fuzz demo install clean format sensors bench
+.PHONY: all deps check check-unit check-integration fuzz fuzz-corpus demo install clean format sensors bench
 
 all: $(BUILD)/inlay
 
@@ -112,6 +113,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 SN_LIB_SRC := $(filter-out sensor-blob/main.c,$(SENSOR_SRC))
 FUZZ_SECONDS ?= 20
+FUZZ_JOBS ?= 1
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 	-DINLAY_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
 
@@ -125,12 +127,17 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard */*.h) build/obj/sensor_embed
 	clang $(FUZZ_CFLAGS) $< $(LIB_SRC) build/obj/sensor_embed.o $(LIBS) -o $@
 
 fuzz: $(FUZZ_BIN)
-	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus/$$n; \
-	  seeds=; [ -d tests/fuzz/corpus/$$n ] && seeds=tests/fuzz/corpus/$$n; \
-	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build/fuzz/corpus/$$n $$seeds \
-	    >build/fuzz/$$n.log 2>&1 || { tail -n 40 build/fuzz/$$n.log; exit 1; }; \
-	  tail -n 1 build/fuzz/$$n.log; \
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_BIN)
+
+# After a long run: the committed corpus becomes the minimal set of inputs
+# (libFuzzer's merge) that covers what it and the working corpus reach.
+fuzz-corpus: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); rm -rf build/fuzz/min/$$n; \
+	  mkdir -p build/fuzz/min/$$n tests/fuzz/corpus/$$n build/fuzz/corpus/$$n; \
+	  $$f -merge=1 -max_len=65536 build/fuzz/min/$$n tests/fuzz/corpus/$$n \
+	    build/fuzz/corpus/$$n >build/fuzz/$$n.merge.log 2>&1 || exit 1; \
+	  rm -rf tests/fuzz/corpus/$$n && mv build/fuzz/min/$$n tests/fuzz/corpus/$$n; \
+	  echo "$$n: $$(ls tests/fuzz/corpus/$$n | wc -l) inputs"; \
 	done
 
 demo: deps all
