@@ -1,6 +1,8 @@
 /* mirror.c - see mirror.h. */
 #include "mirror.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +44,29 @@ struct upstream_ep {
 	struct rg_endpoint *ep;
 };
 
+/* One upstream blob on its way into the store, spooled to an unlinked file
+ * as it passes, so that every client asking for it meanwhile reads the one
+ * download at its own pace: the download never waits for a slow client,
+ * and twenty first pulls fetch it once. The spool gets the blob's last
+ * bytes only after they matched the digest (rg_blob_tee), so no reader
+ * gets a tampered blob whole. */
+enum flight_state { FLIGHT_RUNNING, FLIGHT_DONE, FLIGHT_FAILED };
+
+struct blob_flight {
+	struct blob_flight *next;
+	struct mr_mirror *m;
+	char digest[MF_DIGEST_MAX];
+	struct rg_endpoint *upstream; /* from the endpoint cache, which outlives it */
+	int64_t size;
+	int fd;                /* the spool */
+	uint64_t written;      /* bytes in the spool; under m->lock */
+	enum flight_state state;
+	bool spool_broken;     /* a write to the spool failed: readers fail */
+	unsigned refs;         /* the filling thread and each reader */
+	pthread_cond_t more;   /* written, state or spool_broken changed */
+	char why[ERR_MSG_MAX]; /* FLIGHT_FAILED: the download's error */
+};
+
 struct mr_mirror {
 	const struct mr_config *cfg;
 	struct rg_options upstream_opts[MR_MAX_UPSTREAMS];
@@ -56,6 +81,8 @@ struct mr_mirror {
 	size_t cached_bytes; /* of the entries' results */
 	struct upstream_ep eps[ENDPOINTS_MAX];
 	size_t n_eps;
+	struct blob_flight *flights; /* blobs being fetched into the store */
+	unsigned fills;              /* their filling threads still running */
 
 	pthread_mutex_t sign_lock; /* signature images are read-modify-write */
 	struct mr_stats stats;
@@ -146,6 +173,12 @@ void mr_mirror_free(struct mr_mirror *m)
 
 	if (!m)
 		return;
+	/* Filling threads use the store and the endpoints: bounded by the
+	 * transfer timeouts, they are waited for. */
+	pthread_mutex_lock(&m->lock);
+	while (m->fills > 0)
+		pthread_cond_wait(&m->changed, &m->lock);
+	pthread_mutex_unlock(&m->lock);
 	for (i = 0; i < TAG_BUCKETS; i++) {
 		struct tag_entry *t = m->buckets[i], *next;
 
@@ -810,9 +843,201 @@ static int to_chunks(void *arg, rg_read_fn read, void *src, struct err *e)
 	return n < 0 ? -1 : 0;
 }
 
+/* ---- coalesced upstream blobs (struct blob_flight) ---- */
+
+/* Under m->lock. */
+static void flight_unref(struct blob_flight *f)
+{
+	if (--f->refs > 0)
+		return;
+	close(f->fd);
+	pthread_cond_destroy(&f->more);
+	free(f);
+}
+
+/* rg_blob_tee's sink for a flight: into the spool, never refusing (a
+ * reader going away is the reader's business; the store gets the blob). */
+static int spool_sink(void *ctx, const void *data, size_t n)
+{
+	struct blob_flight *f = ctx;
+	struct mr_mirror *m = f->m;
+	const char *p = data;
+	uint64_t off = f->written; /* only this thread changes it */
+	size_t left = n;
+	bool broken = f->spool_broken;
+
+	if (!broken && off + n > (uint64_t)f->size)
+		broken = true; /* more than announced: the tee fails it too */
+	while (!broken && left > 0) {
+		ssize_t w = pwrite(f->fd, p, left, (off_t)off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			broken = true;
+			break;
+		}
+		p += w;
+		off += (uint64_t)w;
+		left -= (size_t)w;
+	}
+	pthread_mutex_lock(&m->lock);
+	if (broken)
+		f->spool_broken = true;
+	else
+		f->written = off;
+	pthread_cond_broadcast(&f->more);
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+static void *fill_thread(void *arg)
+{
+	struct blob_flight *f = arg, **pp;
+	struct mr_mirror *m = f->m;
+	struct rg_stats st = {0};
+	struct err e;
+	int rc;
+
+	err_clear(&e);
+	rc = rg_blob_tee(f->upstream, m->store, f->digest, f->size, spool_sink, f, &st, &e);
+	COUNT(m, bytes_from_upstream, st.bytes_downloaded);
+	if (rc < 0) {
+		COUNT(m, upstream_blob_failures, 1);
+		COUNT(m, upstream_errors, 1);
+		warnf(m, "blob %s: %s", f->digest, e.msg);
+	}
+	pthread_mutex_lock(&m->lock);
+	f->state = rc == 0 ? FLIGHT_DONE : FLIGHT_FAILED;
+	snprintf(f->why, sizeof(f->why), "%s", e.msg);
+	for (pp = &m->flights; *pp; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next; /* the store has it now, or a new request tries again */
+			break;
+		}
+	pthread_cond_broadcast(&f->more);
+	flight_unref(f);
+	m->fills--;
+	pthread_cond_broadcast(&m->changed);
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+/* Under m->lock: the flight of digest, joined, or a new one started with
+ * this caller as its first reader. NULL when none can be had (no spool
+ * file, no thread): the caller streams on its own. */
+static struct blob_flight *flight_join(struct mr_mirror *m, const struct mr_blob *b,
+				       const char *digest)
+{
+	const char *dir = getenv("TMPDIR");
+	struct blob_flight *f;
+	pthread_attr_t attr;
+	pthread_t thread;
+	int ok;
+
+	for (f = m->flights; f; f = f->next)
+		if (strcmp(f->digest, digest) == 0) {
+			f->refs++;
+			COUNT(m, coalesced_blob_readers, 1);
+			return f;
+		}
+	if (!(f = calloc(1, sizeof(*f))))
+		return NULL;
+	f->fd = open(dir && *dir ? dir : "/var/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (f->fd < 0) {
+		free(f);
+		return NULL;
+	}
+	f->m = m;
+	snprintf(f->digest, sizeof(f->digest), "%s", digest);
+	f->upstream = b->upstream;
+	f->size = b->size;
+	f->refs = 2;
+	pthread_cond_init(&f->more, NULL);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	ok = pthread_create(&thread, &attr, fill_thread, f) == 0;
+	pthread_attr_destroy(&attr);
+	if (!ok) {
+		f->refs = 1;
+		flight_unref(f);
+		return NULL;
+	}
+	COUNT(m, upstream_blob_streams, 1);
+	m->fills++;
+	f->next = m->flights;
+	m->flights = f;
+	return f;
+}
+
+/* One reader of a flight: the spool's bytes to sink as they arrive. */
+static int flight_read(struct mr_mirror *m, struct blob_flight *f, rg_chunk_fn sink, void *ctx,
+		       struct err *e)
+{
+	char buf[64 * 1024];
+	uint64_t off = 0, avail;
+	enum flight_state state;
+	bool broken;
+	ssize_t n;
+	int rc;
+
+	for (;;) {
+		pthread_mutex_lock(&m->lock);
+		while (f->written == off && f->state == FLIGHT_RUNNING && !f->spool_broken)
+			pthread_cond_wait(&f->more, &m->lock);
+		avail = f->written - off;
+		state = f->state;
+		broken = f->spool_broken;
+		pthread_mutex_unlock(&m->lock);
+		if (broken) {
+			rc = err_set(e, ERR_OPERATIONAL,
+				     "blob %s: writing the spool its readers share failed (is %s "
+				     "full?)",
+				     f->digest, getenv("TMPDIR") ? "$TMPDIR" : "/var/tmp");
+			break;
+		}
+		if (avail == 0) {
+			if (state == FLIGHT_DONE && off == (uint64_t)f->size)
+				rc = 0;
+			else
+				rc = err_set(e, ERR_OPERATIONAL, "%s", f->why);
+			break;
+		}
+		n = pread(f->fd, buf, avail < sizeof(buf) ? (size_t)avail : sizeof(buf),
+			  (off_t)off);
+		if (n <= 0) {
+			rc = err_set(e, ERR_OPERATIONAL, "blob %s: reading its spool failed",
+				     f->digest);
+			break;
+		}
+		if (sink(ctx, buf, (size_t)n) < 0) {
+			rc = err_set(e, ERR_OPERATIONAL, "the client went away");
+			break;
+		}
+		off += (uint64_t)n;
+	}
+	pthread_mutex_lock(&m->lock);
+	flight_unref(f);
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+unsigned mr_mirror_busy(struct mr_mirror *m)
+{
+	unsigned n;
+
+	if (!m)
+		return 0;
+	pthread_mutex_lock(&m->lock);
+	n = m->fills;
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
+
 int mr_mirror_blob_stream(struct mr_mirror *m, const struct mr_blob *b, const char *digest,
 			  rg_chunk_fn sink, void *sink_ctx, struct err *e)
 {
+	struct blob_flight *f = NULL;
 	struct rg_stats st = {0};
 	int rc;
 
@@ -824,6 +1049,15 @@ int mr_mirror_blob_stream(struct mr_mirror *m, const struct mr_blob *b, const ch
 			warnf(m, "blob %s from the store: %s", digest, e->msg);
 		return rc;
 	}
+	/* An endpoint of the request's own (the cache was full) cannot
+	 * outlive it: such a stream is not shared. */
+	if (!b->owned) {
+		pthread_mutex_lock(&m->lock);
+		f = flight_join(m, b, digest);
+		pthread_mutex_unlock(&m->lock);
+	}
+	if (f)
+		return flight_read(m, f, sink, sink_ctx, e);
 	COUNT(m, upstream_blob_streams, 1);
 	rc = rg_blob_tee(b->upstream, m->store, digest, b->size, sink, sink_ctx, &st, e);
 	COUNT(m, bytes_from_upstream, st.bytes_downloaded);

@@ -42,6 +42,7 @@ struct mr_stats {
 	uint64_t store_manifest_hits;
 	uint64_t store_blob_hits;
 	uint64_t upstream_blob_streams; /* blobs streamed from the upstream */
+	uint64_t coalesced_blob_readers; /* clients that read another's stream */
 	uint64_t upstream_blob_failures;
 	uint64_t upstream_errors;       /* any failed upstream request */
 	uint64_t bytes_from_upstream;
@@ -96,9 +97,15 @@ int mr_mirror_blob(struct mr_mirror *m, const char *name, const char *ns, const 
 /* Stream b's bytes to sink: from a registry store, verified; from the
  * upstream while storing them (see rg_blob_tee). Either way sink sees the
  * last byte only after the blob matched its digest; a blob that does not
- * match is never stored. */
+ * match is never stored. Concurrent streams of one upstream blob share one
+ * download, spooled to an unlinked file under $TMPDIR (default /var/tmp),
+ * each client reading it at its own pace. */
 int mr_mirror_blob_stream(struct mr_mirror *m, const struct mr_blob *b, const char *digest,
 			  rg_chunk_fn sink, void *sink_ctx, struct err *e);
+
+/* Upstream blobs still being fetched into the store (their clients may be
+ * gone): a server shutting down waits for them; mr_mirror_free does. */
+unsigned mr_mirror_busy(struct mr_mirror *m);
 
 /* Closes the file or frees the endpoint. Accepts a zeroed b (fd -1). */
 void mr_blob_release(struct mr_blob *b);

@@ -228,6 +228,9 @@ static enum MHD_Result metrics_reply(struct MHD_Connection *c, struct request *r
 	COUNTER("store_blob_hits_total", "Blobs served from the store.", st.store_blob_hits);
 	COUNTER("upstream_blob_streams_total", "Blobs streamed from the upstream and stored.",
 		st.upstream_blob_streams);
+	COUNTER("coalesced_blob_readers_total",
+		"Blob requests that read another request's upstream stream.",
+		st.coalesced_blob_readers);
 	COUNTER("upstream_blob_failures_total", "Blob streams that failed (not stored).",
 		st.upstream_blob_failures);
 	COUNTER("upstream_errors_total", "Failed upstream requests.", st.upstream_errors);
@@ -901,7 +904,8 @@ int mr_server_stop(struct mr_server *s)
 		for (;;) {
 			clock_gettime(CLOCK_MONOTONIC, &t);
 			if ((__atomic_load_n(&s->inflight, __ATOMIC_RELAXED) == 0 &&
-			     __atomic_load_n(&s->streams, __ATOMIC_RELAXED) == 0) ||
+			     __atomic_load_n(&s->streams, __ATOMIC_RELAXED) == 0 &&
+			     mr_mirror_busy(s->mirror) == 0) ||
 			    t.tv_sec - t0.tv_sec >= (time_t)s->cfg->shutdown_seconds)
 				break;
 			usleep(20000);
@@ -911,14 +915,15 @@ int mr_server_stop(struct mr_server *s)
 			close(fd);
 		/* Streams still storing hold the mirror: give them the rest
 		 * of the time, then leave them to the process's exit. */
-		while (__atomic_load_n(&s->streams, __ATOMIC_RELAXED) > 0) {
+		while (__atomic_load_n(&s->streams, __ATOMIC_RELAXED) > 0 ||
+		       mr_mirror_busy(s->mirror) > 0) {
 			clock_gettime(CLOCK_MONOTONIC, &t);
 			if (t.tv_sec - t0.tv_sec >= (time_t)s->cfg->shutdown_seconds)
 				break;
 			usleep(20000);
 		}
 	}
-	left = __atomic_load_n(&s->streams, __ATOMIC_RELAXED);
+	left = __atomic_load_n(&s->streams, __ATOMIC_RELAXED) + (int)mr_mirror_busy(s->mirror);
 	if (left > 0)
 		return left; /* they still use s: left to the process's exit */
 	mr_htpasswd_free(s->users);

@@ -169,11 +169,18 @@ code "http://$FRESH/v2/tamper/manifests/1" -H "Accept: application/vnd.oci.image
 T_BASE=$(jq -r '.layers[0].digest' "$T/body")
 T_SIZE=$(jq -r '.layers[0].size' "$T/body")
 corrupt_blob "$T_BASE" UP
-curl -s --max-time 20 -o "$T/tampered" "http://$FRESH/v2/tamper/blobs/$T_BASE"
-rc=$?
-isnt "$rc" 0 "a blob whose upstream bytes are corrupt ends the client's transfer in error"
-got=$(stat -c %s "$T/tampered" 2>/dev/null || echo 0)
-ok "the client never gets the whole blob ($got of $T_SIZE bytes)" [ "$got" -lt "$T_SIZE" ]
+# Four clients at once (they may share one upstream download): each one's
+# transfer ends in error short of the whole blob.
+pids=()
+for i in 1 2 3 4; do
+	(curl -s --max-time 20 -o "$T/tampered.$i" "http://$FRESH/v2/tamper/blobs/$T_BASE"
+		echo $? >"$T/tampered.$i.rc") &
+	pids+=($!)
+done
+wait "${pids[@]}"
+is "$(cat "$T"/tampered.?.rc | grep -cvx 0)" 4 "a blob whose upstream bytes are corrupt ends each of 4 concurrent clients' transfers in error"
+most=$(stat -c %s "$T"/tampered.? 2>/dev/null | sort -n | tail -n 1)
+ok "no client gets the whole blob (at most ${most:-0} of $T_SIZE bytes)" [ "${most:-0}" -lt "$T_SIZE" ]
 ok "and it is not kept in the store" [ ! -e "$T/store-fresh/blobs/sha256/${T_BASE#sha256:}" ]
 run sk copy "docker://$FRESH/tamper:1" "oci:$T/tampered-pull:1"
 isnt "$status" 0 "skopeo's pull of the image with the corrupt blob fails"

@@ -151,6 +151,30 @@ big_ms=$(ttm "http://$MIR/v2/big/manifests/1")
 diag "time to the manifest, first pull: 1 MB image $small_ms ms, 200 MB image $big_ms ms"
 ok "the 200 MB image's manifest ($big_ms ms) comes within 2x + 100 ms of the 1 MB one's ($small_ms ms)" \
 	[ "$big_ms" -le $((2 * small_ms + 100)) ]
+# Concurrent first reads of the 200 MB layer share one upstream download,
+# and a slow client (1 MB/s, started first) holds none of the others back.
+metric() { curl -s "http://$MIR/metrics" | awk -v n="inlay_mirror_$1" '$1 == n {print $2}'; }
+curl -s -H "Accept: application/vnd.oci.image.manifest.v1+json" "http://$MIR/v2/big/manifests/1" >"$T/big-m.json"
+BIG=$(jq -r '.layers[-2].digest' "$T/big-m.json")
+streams0=$(metric upstream_blob_streams_total)
+readers0=$(metric coalesced_blob_readers_total)
+curl -s --limit-rate 1M -o /dev/null "http://$MIR/v2/big/blobs/$BIG" &
+slow=$!
+sleep 0.3
+pids=()
+for i in 1 2 3 4 5 6 7; do
+	(curl -s -f "http://$MIR/v2/big/blobs/$BIG" | sha256sum | cut -d' ' -f1 >"$T/co.$i") &
+	pids+=($!)
+done
+t0=$(now_ms)
+wait "${pids[@]}"
+co_ms=$(($(now_ms) - t0))
+is "$(cat "$T"/co.* | sort -u | tr -d '\n')" "${BIG#sha256:}" "7 concurrent first reads of the 200 MB layer each get it whole, verified"
+ok "they finish (in $co_ms ms) while a 1 MB/s client that started first still reads" kill -0 "$slow"
+kill "$slow" 2>/dev/null
+wait "$slow" 2>/dev/null
+is "$(($(metric upstream_blob_streams_total) - streams0))" 1 "the 8 reads made one upstream download"
+is "$(($(metric coalesced_blob_readers_total) - readers0))" 7 "7 of them read the first one's"
 run sk copy "docker://$MIR/big:1" "oci:$T/big-pulled:1"
 is "$status" 0 "the 200 MB image then pulls whole, every blob verified by skopeo"
 SIZE=$(du -sm "$T/big-pulled" | cut -f1)
