@@ -692,30 +692,45 @@ const struct mr_upstream *mr_config_upstream(const struct mr_config *c, const ch
 
 bool mr_glob_match(const char *p, const char *s)
 {
-	/* Recursion depth is bounded by the pattern's length (512). */
-	for (; *p; p++, s++) {
-		if (p[0] == '*' && p[1] == '*') {
-			p += 2;
-			for (;; s++) {
-				if (mr_glob_match(p, s))
-					return true;
-				if (!*s)
-					return false;
-			}
-		}
-		if (*p == '*') {
-			p++;
-			for (;; s++) {
-				if (mr_glob_match(p, s))
-					return true;
-				if (!*s || *s == '/')
-					return false;
-			}
-		}
-		if (*p != *s)
-			return false;
+	/* Over the pattern's tokens, which prefixes of s the pattern so far
+	 * matches: time |pattern| x |s|, where trying each way to place the
+	 * stars (the obvious recursion) is exponential in their number, and a
+	 * client names s. */
+	size_t n = strlen(s), j;
+	bool *cur = calloc(n + 1, 1), *next = calloc(n + 1, 1), *tmp, any;
+
+	if (!cur || !next) {
+		free(cur);
+		free(next);
+		return false;
 	}
-	return *s == '\0';
+	cur[0] = true;
+	while (*p) {
+		if (p[0] == '*') {
+			bool across = p[1] == '*';
+
+			p += across ? 2 : 1;
+			next[0] = cur[0];
+			for (j = 1; j <= n; j++)
+				next[j] = cur[j] || (next[j - 1] && (across || s[j - 1] != '/'));
+		} else {
+			next[0] = false;
+			for (j = 1; j <= n; j++)
+				next[j] = cur[j - 1] && s[j - 1] == *p;
+			p++;
+		}
+		tmp = cur;
+		cur = next;
+		next = tmp;
+		for (any = false, j = 0; j <= n && !any; j++)
+			any = cur[j];
+		if (!any)
+			break;
+	}
+	any = cur[n];
+	free(cur);
+	free(next);
+	return any;
 }
 
 const struct mr_rule *mr_config_rule(const struct mr_config *c, const char *upstream,

@@ -166,6 +166,35 @@ static void test_globs(void **state)
 	assert_true(mr_glob_match("**", ""));
 	assert_true(mr_glob_match("a*b*c", "aXXbYYc"));
 	assert_false(mr_glob_match("a*b*c", "aXXbYY"));
+	assert_true(mr_glob_match("", ""));
+	assert_false(mr_glob_match("", "a"));
+	assert_true(mr_glob_match("*", ""));
+	assert_false(mr_glob_match("*", "a/b"));
+	assert_true(mr_glob_match("a/**/z", "a/b/c/z"));
+	assert_true(mr_glob_match("**/z", "a/b/z"));
+	assert_false(mr_glob_match("**/z", "a/b/zz"));
+	assert_true(mr_glob_match("***", "a/b"));
+}
+
+/* The fuzzer's find: a pattern of many stars against a long name that
+ * almost matches took exponential time (every way to place the stars). */
+static void test_glob_many_stars(void **state)
+{
+	char pattern[512] = "", name[300];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 60; i++)
+		strcat(pattern, "*a");
+	strcat(pattern, "*b");
+	memset(name, 'a', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	assert_false(mr_glob_match(pattern, name)); /* returns at once, or the run times out */
+	name[sizeof(name) - 2] = 'b';
+	assert_true(mr_glob_match(pattern, name));
+	for (i = 0; i < 60; i++)
+		pattern[2 * i] = '*', pattern[2 * i + 1] = '*';
+	assert_true(mr_glob_match(pattern, name));
 }
 
 static void test_rules(void **state)
@@ -481,6 +510,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_routes),   cmocka_unit_test(test_route_long_name),
 	    cmocka_unit_test(test_targets),  cmocka_unit_test(test_globs),
+	    cmocka_unit_test(test_glob_many_stars),
 	    cmocka_unit_test(test_rules),    cmocka_unit_test(test_bad_configs),
 	    cmocka_unit_test(test_finish),   cmocka_unit_test(test_htpasswd),
 	    cmocka_unit_test(test_admission), cmocka_unit_test(test_sync),
