@@ -697,7 +697,7 @@ bool mr_glob_match(const char *p, const char *s)
 	 * stars (the obvious recursion) is exponential in their number, and a
 	 * client names s. */
 	size_t n = strlen(s), j;
-	bool *cur = calloc(n + 1, 1), *next = calloc(n + 1, 1), *tmp, any;
+	bool *cur = calloc(n + 1, 1), *next = calloc(n + 1, 1), *tmp, any, matched;
 
 	if (!cur || !next) {
 		free(cur);
@@ -727,10 +727,10 @@ bool mr_glob_match(const char *p, const char *s)
 		if (!any)
 			break;
 	}
-	any = cur[n];
+	matched = cur[n];
 	free(cur);
 	free(next);
-	return any;
+	return matched;
 }
 
 const struct mr_rule *mr_config_rule(const struct mr_config *c, const char *upstream,

@@ -843,7 +843,32 @@ static int to_chunks(void *arg, rg_read_fn read, void *src, struct err *e)
 	return n < 0 ? -1 : 0;
 }
 
+/* The upstream's blob to sink while the store keeps it, counted. */
+static int tee_upstream(struct mr_mirror *m, struct rg_endpoint *upstream, const char *digest,
+			int64_t size, rg_chunk_fn sink, void *ctx, struct err *e)
+{
+	struct rg_stats st = {0};
+	int rc;
+
+	COUNT(m, upstream_blob_streams, 1);
+	rc = rg_blob_tee(upstream, m->store, digest, size, sink, ctx, &st, e);
+	COUNT(m, bytes_from_upstream, st.bytes_downloaded);
+	if (rc < 0) {
+		COUNT(m, upstream_blob_failures, 1);
+		COUNT(m, upstream_errors, 1);
+		warnf(m, "blob %s: %s", digest, e->msg);
+	}
+	return rc;
+}
+
 /* ---- coalesced upstream blobs (struct blob_flight) ---- */
+
+static const char *spool_dir(void)
+{
+	const char *dir = getenv("TMPDIR");
+
+	return dir && *dir ? dir : "/var/tmp";
+}
 
 /* Under m->lock. */
 static void flight_unref(struct blob_flight *f)
@@ -895,18 +920,11 @@ static void *fill_thread(void *arg)
 {
 	struct blob_flight *f = arg, **pp;
 	struct mr_mirror *m = f->m;
-	struct rg_stats st = {0};
 	struct err e;
 	int rc;
 
 	err_clear(&e);
-	rc = rg_blob_tee(f->upstream, m->store, f->digest, f->size, spool_sink, f, &st, &e);
-	COUNT(m, bytes_from_upstream, st.bytes_downloaded);
-	if (rc < 0) {
-		COUNT(m, upstream_blob_failures, 1);
-		COUNT(m, upstream_errors, 1);
-		warnf(m, "blob %s: %s", f->digest, e.msg);
-	}
+	rc = tee_upstream(m, f->upstream, f->digest, f->size, spool_sink, f, &e);
 	pthread_mutex_lock(&m->lock);
 	f->state = rc == 0 ? FLIGHT_DONE : FLIGHT_FAILED;
 	snprintf(f->why, sizeof(f->why), "%s", e.msg);
@@ -929,7 +947,6 @@ static void *fill_thread(void *arg)
 static struct blob_flight *flight_join(struct mr_mirror *m, const struct mr_blob *b,
 				       const char *digest)
 {
-	const char *dir = getenv("TMPDIR");
 	struct blob_flight *f;
 	pthread_attr_t attr;
 	pthread_t thread;
@@ -943,7 +960,7 @@ static struct blob_flight *flight_join(struct mr_mirror *m, const struct mr_blob
 		}
 	if (!(f = calloc(1, sizeof(*f))))
 		return NULL;
-	f->fd = open(dir && *dir ? dir : "/var/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	f->fd = open(spool_dir(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (f->fd < 0) {
 		free(f);
 		return NULL;
@@ -963,7 +980,6 @@ static struct blob_flight *flight_join(struct mr_mirror *m, const struct mr_blob
 		flight_unref(f);
 		return NULL;
 	}
-	COUNT(m, upstream_blob_streams, 1);
 	m->fills++;
 	f->next = m->flights;
 	m->flights = f;
@@ -993,7 +1009,7 @@ static int flight_read(struct mr_mirror *m, struct blob_flight *f, rg_chunk_fn s
 			rc = err_set(e, ERR_OPERATIONAL,
 				     "blob %s: writing the spool its readers share failed (is %s "
 				     "full?)",
-				     f->digest, getenv("TMPDIR") ? "$TMPDIR" : "/var/tmp");
+				     f->digest, spool_dir());
 			break;
 		}
 		if (avail == 0) {
@@ -1038,7 +1054,6 @@ int mr_mirror_blob_stream(struct mr_mirror *m, const struct mr_blob *b, const ch
 			  rg_chunk_fn sink, void *sink_ctx, struct err *e)
 {
 	struct blob_flight *f = NULL;
-	struct rg_stats st = {0};
 	int rc;
 
 	if (b->from_store) {
@@ -1058,13 +1073,5 @@ int mr_mirror_blob_stream(struct mr_mirror *m, const struct mr_blob *b, const ch
 	}
 	if (f)
 		return flight_read(m, f, sink, sink_ctx, e);
-	COUNT(m, upstream_blob_streams, 1);
-	rc = rg_blob_tee(b->upstream, m->store, digest, b->size, sink, sink_ctx, &st, e);
-	COUNT(m, bytes_from_upstream, st.bytes_downloaded);
-	if (rc < 0) {
-		COUNT(m, upstream_blob_failures, 1);
-		COUNT(m, upstream_errors, 1);
-		warnf(m, "blob %s: %s", digest, e->msg);
-	}
-	return rc;
+	return tee_upstream(m, b->upstream, digest, b->size, sink, sink_ctx, e);
 }

@@ -37,12 +37,12 @@ one() { # binary
 	report "$name" $?
 }
 
-if [ "$1" = --one ]; then
+if [ "${1:-}" = --one ]; then
 	one "$2" >"build/fuzz/$(basename "$2").summary"
 	exit 0
 fi
 # xargs runs JOBS at a time; each writes its own summary, printed in order.
-printf '%s\n' "$@" | xargs -P "$jobs" -n 1 sh "$0" "$seconds" "$jobs" --one
+printf '%s\n' "$@" | xargs -r -P "$jobs" -n 1 sh "$0" "$seconds" "$jobs" --one
 for bin in "$@"; do
 	s=build/fuzz/$(basename "$bin").summary
 	cat "$s"
