@@ -158,6 +158,7 @@ curl -s -H "Accept: application/vnd.oci.image.manifest.v1+json" "http://$MIR/v2/
 BIG=$(jq -r '.layers[-2].digest' "$T/big-m.json")
 streams0=$(metric upstream_blob_streams_total)
 readers0=$(metric coalesced_blob_readers_total)
+hits0=$(metric store_blob_hits_total)
 curl -s --limit-rate 1M -o /dev/null "http://$MIR/v2/big/blobs/$BIG" &
 slow=$!
 sleep 0.3
@@ -174,7 +175,12 @@ ok "they finish (in $co_ms ms) while a 1 MB/s client that started first still re
 kill "$slow" 2>/dev/null
 wait "$slow" 2>/dev/null
 is "$(($(metric upstream_blob_streams_total) - streams0))" 1 "the 8 reads made one upstream download"
-is "$(($(metric coalesced_blob_readers_total) - readers0))" 7 "7 of them read the first one's"
+# A client whose request comes after the download finished (a slow start
+# under load) reads the store instead: either way, not the upstream.
+readers=$(($(metric coalesced_blob_readers_total) - readers0))
+hits=$(($(metric store_blob_hits_total) - hits0))
+ok "the other 7 read the first one's download ($readers) or, once it was stored, the store ($hits); $readers >= 1" \
+	[ $((readers + hits)) -eq 7 -a "$readers" -ge 1 ]
 run sk copy "docker://$MIR/big:1" "oci:$T/big-pulled:1"
 is "$status" 0 "the 200 MB image then pulls whole, every blob verified by skopeo"
 SIZE=$(du -sm "$T/big-pulled" | cut -f1)
