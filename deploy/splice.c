@@ -37,6 +37,32 @@ static int add(struct dp_edits *ed, size_t start, size_t end, char *text, struct
 	return 0;
 }
 
+/* The length of the line break that ends just before s[i], or 0. YAML's
+ * breaks are LF, CR, CRLF and (libyaml follows YAML 1.1) NEL, LS and PS, so
+ * a file may end its lines with any of them. */
+static size_t break_before(const char *s, size_t i)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (i >= 2 && u[i - 2] == '\r' && u[i - 1] == '\n')
+		return 2;
+	if (i >= 1 && (u[i - 1] == '\n' || u[i - 1] == '\r'))
+		return 1;
+	if (i >= 2 && u[i - 2] == 0xC2 && u[i - 1] == 0x85)
+		return 2;
+	if (i >= 3 && u[i - 3] == 0xE2 && u[i - 2] == 0x80 && (u[i - 1] == 0xA8 || u[i - 1] == 0xA9))
+		return 3;
+	return 0;
+}
+
+/* Where the line holding s[i] begins. */
+static size_t line_start(const char *s, size_t i)
+{
+	while (i > 0 && !break_before(s, i))
+		i--;
+	return i;
+}
+
 /* Where a node's own text begins: past an anchor (&a) and a tag (!t) the
  * node's span starts with, and for a block sequence past the line break
  * and comments up to its first "-". */
@@ -56,7 +82,7 @@ static size_t content_start(const struct dp_tree *t, const struct dp_node *n)
 		} else if (i < n->end && strchr(" \t\r\n", s[i])) {
 			i++;
 		} else if (i < n->end && s[i] == '#' && !t->json) {
-			while (i < n->end && s[i] != '\n')
+			while (i < n->end && !break_before(s, i + 1))
 				i++;
 		} else {
 			return i;
@@ -129,11 +155,12 @@ int dp_edit_scalar(struct dp_edits *ed, const struct dp_tree *t, size_t node, co
 		free(text);
 		text = spaced;
 	}
-	if (text && n->style == DP_LITERAL && end > start && t->text[end - 1] == '\n') {
+	if (text && n->style == DP_LITERAL && end > start && break_before(t->text, end)) {
 		/* A block scalar's span takes its line break with it. */
+		size_t nl = break_before(t->text, end);
 		char *with = NULL;
 
-		if (asprintf(&with, "%s\n", text) < 0)
+		if (asprintf(&with, "%s%.*s", text, (int)nl, t->text + end - nl) < 0)
 			with = NULL;
 		free(text);
 		text = with;
@@ -159,14 +186,25 @@ static int replace_as_flow(struct dp_edits *ed, const struct dp_tree *t, const s
 {
 	json_t *a = json_pack("[ss]", RW_SENSOR_PATH, "--");
 	const struct dp_node *last = dp_item(t, n, n->n - 1);
-	size_t i, end = n->style == DP_BLOCK ? last->end : n->end;
-	char *text;
+	size_t i, cs = content_start(t, n), end = n->style == DP_BLOCK ? last->end : n->end;
+	char *flow, *text = NULL;
 
 	for (i = 0; a && i < n->n; i++)
 		json_array_append_new(a, json_string(dp_item(t, n, i)->value));
-	text = a ? json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	flow = a ? json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 	json_decref(a);
-	return add(ed, content_start(t, n), end, text, e);
+	if (flow && n->style == DP_BLOCK && only(t->text + line_start(t->text, cs),
+						 cs - line_start(t->text, cs), " ")) {
+		/* A block list may sit at its key's own indentation; a flow
+		 * list there would read as the next key. Two more spaces make
+		 * it the value. */
+		if (asprintf(&text, "  %s", flow) < 0)
+			text = NULL;
+		free(flow);
+	} else {
+		text = flow;
+	}
+	return add(ed, cs, end, text, e);
 }
 
 int dp_edit_prefix_sensor(struct dp_edits *ed, const struct dp_tree *t, size_t node,
@@ -174,7 +212,7 @@ int dp_edit_prefix_sensor(struct dp_edits *ed, const struct dp_tree *t, size_t n
 {
 	const struct dp_node *n = dp_node(t, node), *first = dp_item(t, n, 0), *second;
 	const char *s = t->text;
-	size_t cs = content_start(t, n), at, line;
+	size_t cs = content_start(t, n), at, line, nl;
 	char *q1 = NULL, *q2 = NULL, *text = NULL, sep[128] = ", ";
 	const char *eol;
 	enum dp_style style;
@@ -191,16 +229,21 @@ int dp_edit_prefix_sensor(struct dp_edits *ed, const struct dp_tree *t, size_t n
 	}
 	if (n->style == DP_BLOCK) {
 		/* Two "- " lines at the list's indentation, before its first. */
-		for (line = cs; line > 0 && s[line - 1] != '\n'; line--)
-			;
+		line = line_start(s, cs);
 		if (!only(s + line, cs - line, " ") || cs - line > 100 || s[cs] != '-') {
 			rc = replace_as_flow(ed, t, n, e);
 			goto out;
 		}
-		/* The file's own line ends: CRLF files stay CRLF. */
-		eol = line >= 2 && s[line - 2] == '\r' ? "\r\n" : "\n";
-		if (asprintf(&text, "- %s%s%.*s- %s%s%.*s", q1, eol, (int)(cs - line), s + line, q2,
-			     eol, (int)(cs - line), s + line) < 0)
+		/* The file's own line break: CRLF files stay CRLF. */
+		nl = break_before(s, line);
+		if (!nl) {
+			eol = "\n";
+			nl = 1;
+		} else {
+			eol = s + line - nl;
+		}
+		if (asprintf(&text, "- %s%.*s%.*s- %s%.*s%.*s", q1, (int)nl, eol, (int)(cs - line),
+			     s + line, q2, (int)nl, eol, (int)(cs - line), s + line) < 0)
 			text = NULL;
 		rc = add(ed, cs, cs, text, e);
 		goto out;

@@ -68,7 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	out = rewrite(text, size - 1, f, &n, &len);
 	if (out) {
 		if (dp_spec_load(out, len, f, &again, &e) < 0) {
-			fprintf(stderr, "the rewrite does not load again: %s\n", e.msg);
+			fprintf(stderr, "the rewrite does not load again: %s\n%.*s\n", e.msg,
+				(int)len, out);
 			abort();
 		}
 		if (again->n != n)
