@@ -186,15 +186,15 @@ static int replace_as_flow(struct dp_edits *ed, const struct dp_tree *t, const s
 {
 	json_t *a = json_pack("[ss]", RW_SENSOR_PATH, "--");
 	const struct dp_node *last = dp_item(t, n, n->n - 1);
-	size_t i, cs = content_start(t, n), end = n->style == DP_BLOCK ? last->end : n->end;
+	size_t i, cs = content_start(t, n), ls = line_start(t->text, cs);
+	size_t end = n->style == DP_BLOCK ? last->end : n->end;
 	char *flow, *text = NULL;
 
 	for (i = 0; a && i < n->n; i++)
 		json_array_append_new(a, json_string(dp_item(t, n, i)->value));
 	flow = a ? json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 	json_decref(a);
-	if (flow && n->style == DP_BLOCK && only(t->text + line_start(t->text, cs),
-						 cs - line_start(t->text, cs), " ")) {
+	if (flow && n->style == DP_BLOCK && only(t->text + ls, cs - ls, " ")) {
 		/* A block list may sit at its key's own indentation; a flow
 		 * list there would read as the next key. Two more spaces make
 		 * it the value. */
@@ -252,11 +252,11 @@ int dp_edit_prefix_sensor(struct dp_edits *ed, const struct dp_tree *t, size_t n
 	 * else a newline and indentation if its first item sits on its own
 	 * line, else ", ". */
 	second = dp_item(t, n, 1);
-	at = content_start(t, first);
+	at = first->start; /* before its anchor or tag, which stay its own */
 	if (second && second->start >= first->end && second->start <= n->end &&
-	    content_start(t, second) - first->end < sizeof(sep) &&
-	    only(s + first->end, content_start(t, second) - first->end, " \t\r\n,")) {
-		snprintf(sep, sizeof(sep), "%.*s", (int)(content_start(t, second) - first->end),
+	    second->start - first->end < sizeof(sep) &&
+	    only(s + first->end, second->start - first->end, " \t\r\n,")) {
+		snprintf(sep, sizeof(sep), "%.*s", (int)(second->start - first->end),
 			 s + first->end);
 	} else if (!second && at - (cs + 1) < sizeof(sep) - 1 &&
 		   only(s + cs + 1, at - (cs + 1), " \t\r\n") && memchr(s + cs + 1, '\n', at - cs - 1)) {
