@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../manifest/buf.h"
 #include "../manifest/digest.h"
 #include "../manifest/image.h"
 #include "../manifest/mediatype.h"
@@ -25,6 +26,7 @@
 #define MR_TAGS_MAX 100000
 #define UPSTREAM_TAG_PAGE 1000
 #define UPSTREAM_TAG_PAGES 200
+#define COMPLETED_SLOTS 1024 /* results known complete in a registry store */
 
 /* What one tag, as one client name spells it, resolved to. */
 struct tag_entry {
@@ -67,6 +69,15 @@ struct blob_flight {
 	char why[ERR_MSG_MAX]; /* FLIGHT_FAILED: the download's error */
 };
 
+/* A result a registry store holds as blobs only (see "completing results"
+ * below), being completed by a thread of its own. */
+struct completion {
+	struct completion *next;
+	struct mr_mirror *m;
+	struct mr_target target;
+	char digest[MF_DIGEST_MAX];
+};
+
 struct mr_mirror {
 	const struct mr_config *cfg;
 	struct rg_options upstream_opts[MR_MAX_UPSTREAMS];
@@ -82,7 +93,13 @@ struct mr_mirror {
 	struct upstream_ep eps[ENDPOINTS_MAX];
 	size_t n_eps;
 	struct blob_flight *flights; /* blobs being fetched into the store */
-	unsigned fills;              /* their filling threads still running */
+	struct completion *completions; /* results being completed in a registry store */
+	unsigned fills;              /* threads of flights and completions still running */
+	bool quiescing;              /* stopping: no new completions */
+	/* Digests this process made or found complete in a registry store,
+	 * by hash; a slot overwritten costs one more check, never a wrong
+	 * answer. */
+	char completed[COMPLETED_SLOTS][MF_DIGEST_MAX];
 
 	pthread_mutex_t sign_lock; /* signature images are read-modify-write */
 	struct mr_stats stats;
@@ -310,27 +327,73 @@ static int from_blob(struct rg_manifest_blob *mb, const char *hint, const char *
 	return 0;
 }
 
+/* A result a registry store holds only as a blob of the manifest's bytes
+ * (not completed yet): 1 found, with ret->how "pending"; 0 not there. */
+static int store_pending(struct mr_mirror *m, const char *digest, struct mr_manifest *ret,
+			 struct err *e)
+{
+	struct rg_manifest_blob mb = {0};
+	struct buf b;
+	struct err ignored;
+	int64_t size;
+	int r, rc;
+
+	r = rg_blob_size(m->store, digest, &size, e);
+	if (r <= 0 || size > (int64_t)LIMIT_MANIFEST_BYTES)
+		return r < 0 ? -1 : 0; /* a layer is not a manifest */
+	buf_init(&b, LIMIT_MANIFEST_BYTES);
+	if (rg_blob_get(m->store, digest, &b, e) < 0) {
+		buf_free(&b);
+		return -1;
+	}
+	mb.data = b.data;
+	mb.len = b.len;
+	snprintf(mb.digest, sizeof(mb.digest), "%s", digest);
+	rc = from_blob(&mb, NULL, "pending", ret, &ignored);
+	rg_manifest_blob_clear(&mb);
+	return rc < 0 ? 0 : 1; /* a config is not a manifest either */
+}
+
 /* 1 found in the store, 0 not there, -1 error. */
-static int store_manifest(struct mr_mirror *m, const char *reference, struct mr_manifest *ret,
-			  struct err *e)
+static int store_read(struct mr_mirror *m, const char *reference, struct mr_manifest *ret,
+		      struct err *e)
 {
 	struct rg_manifest_blob mb = {0};
 	struct err ignored;
 	int rc;
 
 	if (rg_manifest_get(m->store, reference, &mb, e) < 0) {
-		if (e->http_status == 404) {
-			err_clear(e);
+		if (e->http_status != 404)
+			return -1;
+		err_clear(e);
+		if (rg_endpoint_is_layout(m->store) || !mf_digest_valid(reference))
 			return 0;
-		}
-		return -1;
+		return store_pending(m, reference, ret, e);
 	}
 	rc = from_blob(&mb, NULL, "store", ret, &ignored);
 	rg_manifest_blob_clear(&mb);
 	if (rc < 0)
 		return 0; /* a blob that is not a manifest: not one of ours */
-	COUNT(m, store_manifest_hits, 1);
 	return 1;
+}
+
+static void complete_later(struct mr_mirror *m, const struct mr_target *t, const char *digest);
+
+/* store_read, counted. A result read from a registry store is completed
+ * unless known complete: it may be pending (a completion failed, another
+ * replica made it), and Distribution serves a manifest that is only a blob
+ * as a manifest (it looks in _layers too), so being found says nothing. */
+static int store_manifest(struct mr_mirror *m, const struct mr_target *t, const char *reference,
+			  struct mr_manifest *ret, struct err *e)
+{
+	int found = store_read(m, reference, ret, e);
+
+	if (found == 1) {
+		COUNT(m, store_manifest_hits, 1);
+		if (!rg_endpoint_is_layout(m->store) && mf_digest_valid(reference))
+			complete_later(m, t, ret->digest);
+	}
+	return found;
 }
 
 static bool signature_tag(const char *reference)
@@ -419,10 +482,11 @@ static int instrument(struct mr_mirror *m, const struct mr_target *t, const char
 	mr_config_instrument_options(m->cfg, rule, &io);
 	key = io.signer;
 	io.jobs = 4;
-	/* A layout takes the result before its base layers (they are kept as
-	 * they pass to clients); a registry refuses a manifest whose blobs it
-	 * lacks, so a registry store gets them first (mounted or streamed). */
-	io.lazy_store = rg_endpoint_is_layout(m->store);
+	/* The store takes the result before its base layers: they are kept
+	 * as they pass to clients, and a registry store is completed by a
+	 * thread (complete_later) since it refuses a manifest whose blobs it
+	 * lacks. */
+	io.lazy_store = true;
 	io.untagged = true; /* the store is content-addressed */
 	if (rw_instrument(src, m->store, &io, res, m->warn, e) < 0)
 		goto out;
@@ -438,7 +502,7 @@ static int instrument(struct mr_mirror *m, const struct mr_target *t, const char
 		}
 		rc = -1;
 	}
-	found = store_manifest(m, res->result_digest, ret, e);
+	found = store_manifest(m, t, res->result_digest, ret, e);
 	if (found <= 0) {
 		if (found == 0)
 			err_set(e, ERR_OPERATIONAL, "the store lost %s just after it was written",
@@ -620,7 +684,7 @@ int mr_mirror_manifest(struct mr_mirror *m, const char *name, const char *ns,
 	}
 	if (mf_digest_valid(reference) || signature_tag(reference)) {
 		/* Ours first: results, kept children, signatures. */
-		found = store_manifest(m, reference, ret, e);
+		found = store_manifest(m, &t, reference, ret, e);
 		if (found != 0) {
 			if (found < 0)
 				e->http_status = 500;
@@ -943,9 +1007,10 @@ static void *fill_thread(void *arg)
 
 /* Under m->lock: the flight of digest, joined, or a new one started with
  * this caller as its first reader. NULL when none can be had (no spool
- * file, no thread): the caller streams on its own. */
+ * file, no thread): the caller streams on its own. A client joining is
+ * counted; a completion is not. */
 static struct blob_flight *flight_join(struct mr_mirror *m, const struct mr_blob *b,
-				       const char *digest)
+				       const char *digest, bool client)
 {
 	struct blob_flight *f;
 	pthread_attr_t attr;
@@ -955,7 +1020,8 @@ static struct blob_flight *flight_join(struct mr_mirror *m, const struct mr_blob
 	for (f = m->flights; f; f = f->next)
 		if (strcmp(f->digest, digest) == 0) {
 			f->refs++;
-			COUNT(m, coalesced_blob_readers, 1);
+			if (client)
+				COUNT(m, coalesced_blob_readers, 1);
 			return f;
 		}
 	if (!(f = calloc(1, sizeof(*f))))
@@ -1038,6 +1104,213 @@ static int flight_read(struct mr_mirror *m, struct blob_flight *f, rg_chunk_fn s
 	return rc;
 }
 
+/* A flight's end, for one that does not read it: 0 when the store has the
+ * blob. */
+static int flight_wait(struct mr_mirror *m, struct blob_flight *f, struct err *e)
+{
+	int rc;
+
+	pthread_mutex_lock(&m->lock);
+	while (f->state == FLIGHT_RUNNING)
+		pthread_cond_wait(&f->more, &m->lock);
+	rc = f->state == FLIGHT_DONE ? 0 : err_set(e, ERR_OPERATIONAL, "%s", f->why);
+	flight_unref(f);
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+/* ---- completing results in a registry store (struct completion) ----
+ *
+ * A registry refuses a manifest whose blobs it lacks, and a first pull
+ * must not wait for the base layers: they stream to the client from the
+ * upstream as it asks for them (DESIGN.md section 9). So instrument()
+ * leaves each result manifest in a registry store as a blob of the same
+ * bytes (rw_instrument's lazy_store), served from there by digest by any
+ * replica, and a thread then brings the base blobs into the store (joining
+ * the shared download when clients are reading one, so each comes down
+ * once) and puts the manifests, children before their index. A completion
+ * that stops short (the upstream failing, the mirror stopping) leaves the
+ * result pending; the next read of it starts another. */
+
+static int discard(void *ctx, const void *data, size_t n)
+{
+	(void)ctx;
+	(void)data;
+	(void)n;
+	return 0;
+}
+
+/* One blob of a result into the store, unless there. */
+static int complete_blob(struct mr_mirror *m, struct rg_endpoint *upstream, bool owned,
+			 const struct mf_descriptor *d, struct err *e)
+{
+	struct mr_blob b = {.fd = -1, .upstream = upstream, .owned = owned, .size = d->size};
+	struct blob_flight *f = NULL;
+	int64_t size;
+	int r = rg_blob_size(m->store, d->digest, &size, e);
+
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	if (!owned) {
+		pthread_mutex_lock(&m->lock);
+		f = flight_join(m, &b, d->digest, false);
+		pthread_mutex_unlock(&m->lock);
+	}
+	if (f)
+		return flight_wait(m, f, e);
+	return tee_upstream(m, upstream, d->digest, d->size, discard, NULL, e);
+}
+
+/* Under m->lock: the slot of digest in m->completed. */
+static char *completed_slot(struct mr_mirror *m, const char *digest)
+{
+	unsigned long h = 5381;
+	const char *p;
+
+	for (p = digest; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	return m->completed[h % COMPLETED_SLOTS];
+}
+
+static bool known_complete(struct mr_mirror *m, const char *digest)
+{
+	return strcmp(completed_slot(m, digest), digest) == 0;
+}
+
+static void mark_complete(struct mr_mirror *m, const char *digest)
+{
+	pthread_mutex_lock(&m->lock);
+	snprintf(completed_slot(m, digest), MF_DIGEST_MAX, "%s", digest);
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* The manifest `digest` made whole in the store: its blobs (an index: its
+ * children, completed first), then the manifest itself (again, when it
+ * was there: a put of the same bytes changes nothing). */
+static int complete_manifest(struct mr_mirror *m, struct rg_endpoint *upstream, bool owned,
+			     const char *digest, bool child, struct err *e)
+{
+	struct mr_manifest mf = {0};
+	struct mf_manifest *parsed = NULL;
+	const struct mf_descriptor *d;
+	size_t i;
+	int rc = -1, found;
+
+	if (child) {
+		pthread_mutex_lock(&m->lock);
+		found = known_complete(m, digest);
+		pthread_mutex_unlock(&m->lock);
+		if (found)
+			return 0; /* a child two indexes share */
+	}
+	found = store_read(m, digest, &mf, e);
+	if (found <= 0) {
+		if (found == 0)
+			err_set(e, ERR_OPERATIONAL, "the store has no manifest or blob %s", digest);
+		return -1;
+	}
+	if (mf_manifest_parse(mf.data, mf.len, mf.media_type, &parsed, e) < 0)
+		goto out;
+	if (mf_manifest_kind(parsed) == MF_KIND_INDEX && child) {
+		err_set(e, ERR_INPUT, "%s: an index within an index is not a result of inlay's",
+			digest);
+		goto out;
+	}
+	for (i = 0; i < mf_manifest_child_count(parsed); i++)
+		if (complete_manifest(m, upstream, owned, mf_manifest_child(parsed, i)->digest, true,
+				      e) < 0)
+			goto out;
+	for (i = 0; mf_manifest_kind(parsed) != MF_KIND_INDEX; i++) {
+		d = i == 0 ? mf_manifest_config(parsed) : mf_manifest_layer(parsed, i - 1);
+		if (!d || i > mf_manifest_layer_count(parsed))
+			break;
+		if (__atomic_load_n(&m->quiescing, __ATOMIC_RELAXED)) {
+			err_set(e, ERR_OPERATIONAL, "the mirror is stopping");
+			goto out;
+		}
+		if (complete_blob(m, upstream, owned, d, e) < 0)
+			goto out;
+	}
+	if (rg_manifest_put(m->store, digest, mf.data, mf.len, mf.media_type, e) < 0)
+		goto out;
+	mark_complete(m, digest);
+	if (!child)
+		COUNT(m, results_completed, 1);
+	rc = 0;
+out:
+	mf_manifest_free(parsed);
+	mr_manifest_clear(&mf);
+	return rc;
+}
+
+static void *complete_thread(void *arg)
+{
+	struct completion *c = arg, **pp;
+	struct mr_mirror *m = c->m;
+	struct rg_endpoint *upstream = NULL;
+	bool owned = false;
+	struct err e;
+
+	err_clear(&e);
+	if (upstream_endpoint(m, &c->target, &upstream, &owned, &e) < 0 ||
+	    complete_manifest(m, upstream, owned, c->digest, false, &e) < 0) {
+		COUNT(m, completion_failures, 1);
+		warnf(m, "completing %s in the store: %s", c->digest, e.msg);
+	}
+	if (owned)
+		rg_endpoint_free(upstream);
+	pthread_mutex_lock(&m->lock);
+	for (pp = &m->completions; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	m->fills--;
+	pthread_cond_broadcast(&m->changed);
+	pthread_mutex_unlock(&m->lock);
+	free(c);
+	return NULL;
+}
+
+/* Start completing result `digest` of target t, unless it is under way. */
+static void complete_later(struct mr_mirror *m, const struct mr_target *t, const char *digest)
+{
+	struct completion *c;
+	pthread_attr_t attr;
+	pthread_t thread;
+	bool ok;
+
+	pthread_mutex_lock(&m->lock);
+	for (c = m->completions; c; c = c->next)
+		if (strcmp(c->digest, digest) == 0)
+			break;
+	if (c || known_complete(m, digest) || __atomic_load_n(&m->quiescing, __ATOMIC_RELAXED) || !(c = calloc(1, sizeof(*c)))) {
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
+	c->m = m;
+	c->target = *t;
+	snprintf(c->digest, sizeof(c->digest), "%s", digest);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	ok = pthread_create(&thread, &attr, complete_thread, c) == 0;
+	pthread_attr_destroy(&attr);
+	if (ok) {
+		c->next = m->completions;
+		m->completions = c;
+		m->fills++;
+	} else {
+		free(c); /* the next read of it tries again */
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mr_mirror_quiesce(struct mr_mirror *m)
+{
+	if (m)
+		__atomic_store_n(&m->quiescing, true, __ATOMIC_RELAXED);
+}
+
 unsigned mr_mirror_busy(struct mr_mirror *m)
 {
 	unsigned n;
@@ -1068,7 +1341,7 @@ int mr_mirror_blob_stream(struct mr_mirror *m, const struct mr_blob *b, const ch
 	 * outlive it: such a stream is not shared. */
 	if (!b->owned) {
 		pthread_mutex_lock(&m->lock);
-		f = flight_join(m, b, digest);
+		f = flight_join(m, b, digest, true);
 		pthread_mutex_unlock(&m->lock);
 	}
 	if (f)

@@ -46,6 +46,8 @@ struct mr_stats {
 	uint64_t upstream_blob_failures;
 	uint64_t upstream_errors;       /* any failed upstream request */
 	uint64_t bytes_from_upstream;
+	uint64_t results_completed;     /* registry store: manifests put after their blobs */
+	uint64_t completion_failures;   /* ... and completions that stopped short */
 };
 
 /* Warnings go to `warn` (a line of text), which may be NULL. cfg must
@@ -104,8 +106,13 @@ int mr_mirror_blob_stream(struct mr_mirror *m, const struct mr_blob *b, const ch
 			  rg_chunk_fn sink, void *sink_ctx, struct err *e);
 
 /* Upstream blobs still being fetched into the store (their clients may be
- * gone): a server shutting down waits for them; mr_mirror_free does. */
+ * gone), and results being completed in a registry store: a server
+ * shutting down waits for them; mr_mirror_free does. */
 unsigned mr_mirror_busy(struct mr_mirror *m);
+
+/* Stopping: no completion starts, and those running stop after the blob
+ * they are on (their results stay pending, completed on a later read). */
+void mr_mirror_quiesce(struct mr_mirror *m);
 
 /* Closes the file or frees the endpoint. Accepts a zeroed b (fd -1). */
 void mr_blob_release(struct mr_blob *b);

@@ -228,6 +228,12 @@ static enum MHD_Result metrics_reply(struct MHD_Connection *c, struct request *r
 	COUNTER("store_blob_hits_total", "Blobs served from the store.", st.store_blob_hits);
 	COUNTER("upstream_blob_streams_total", "Blobs streamed from the upstream and stored.",
 		st.upstream_blob_streams);
+	COUNTER("results_completed_total",
+		"Results completed in a registry store: every blob brought in, then the manifest put.",
+		st.results_completed);
+	COUNTER("completion_failures_total",
+		"Completions of such results that stopped short (the next pull of them retries).",
+		st.completion_failures);
 	COUNTER("coalesced_blob_readers_total",
 		"Blob requests that read another request's upstream stream.",
 		st.coalesced_blob_readers);
@@ -900,6 +906,7 @@ int mr_server_stop(struct mr_server *s)
 		return 0;
 	if (s->daemon) {
 		fd = MHD_quiesce_daemon(s->daemon);
+		mr_mirror_quiesce(s->mirror);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		for (;;) {
 			clock_gettime(CLOCK_MONOTONIC, &t);

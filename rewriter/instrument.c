@@ -270,6 +270,18 @@ static int check_platform(const struct mf_config *cfg, int *ret_arch, struct err
 	return 0;
 }
 
+/* A result's manifest into the store by its digest. A registry refuses a
+ * manifest whose blobs it lacks, so a lazy store that is one gets the
+ * bytes as a blob of the same digest, for its filler to put as a manifest
+ * once the blobs are there (options.lazy_store). */
+static int put_result_manifest(struct pipeline *p, const char *digest, const void *data,
+			       size_t len, const char *media_type, struct err *e)
+{
+	if (p->opt->lazy_store && !rg_endpoint_is_layout(p->dst))
+		return rg_blob_put(p->dst, digest, data, len, e) < 0 ? -1 : 0;
+	return rg_manifest_put(p->dst, digest, data, len, media_type, e);
+}
+
 /* Instrument one image manifest; the result is stored by digest at dst
  * unless top_level (the caller then stores it under the tag). */
 static int instrument_image(struct pipeline *p, const struct rg_manifest_blob *mb,
@@ -385,8 +397,8 @@ static int instrument_image(struct pipeline *p, const struct rg_manifest_blob *m
 
 		ly_sha256_digest(bytes, len, pr->result_digest);
 		/* Not `mt`: changing m freed the string it pointed to. */
-		if (!top_level && rg_manifest_put(p->dst, pr->result_digest, bytes, len,
-						  mf_manifest_media_type(m), e) < 0)
+		if (!top_level && put_result_manifest(p, pr->result_digest, bytes, len,
+						      mf_manifest_media_type(m), e) < 0)
 			goto out;
 	}
 done:
@@ -435,8 +447,8 @@ static int copy_manifest_only(struct pipeline *p, const struct mf_descriptor *d,
 
 	if (rg_manifest_get(p->src, d->digest, &mb, e) < 0)
 		return -1;
-	rc = rg_manifest_put(p->dst, d->digest, mb.data, mb.len,
-			     mb.media_type ? mb.media_type : d->media_type, e);
+	rc = put_result_manifest(p, d->digest, mb.data, mb.len,
+				 mb.media_type ? mb.media_type : d->media_type, e);
 	rg_manifest_blob_clear(&mb);
 	return rc;
 }
@@ -600,10 +612,11 @@ int rw_instrument(struct rg_endpoint *src, struct rg_endpoint *dst,
 		goto out;
 	}
 	if (!opt->dry_run &&
-	    rg_manifest_put(dst,
-			    opt->lazy_store || opt->untagged ? ret->result_digest
-							     : rg_endpoint_reference(dst),
-			    bytes, len, mf_manifest_media_type(result), e) < 0)
+	    (opt->lazy_store || opt->untagged
+		     ? put_result_manifest(&p, ret->result_digest, bytes, len,
+					   mf_manifest_media_type(result), e)
+		     : rg_manifest_put(dst, rg_endpoint_reference(dst), bytes, len,
+				       mf_manifest_media_type(result), e)) < 0)
 		goto out;
 	rc = 0;
 out:

@@ -44,7 +44,10 @@ struct rw_instrument_options {
 	 * are not transferred, only the sensor layer, configs and manifests
 	 * are stored; and the result is stored by its digest only, with no
 	 * tag. The store then lacks blobs its manifests name: only a reader
-	 * that fetches them from the source on demand may serve it. */
+	 * that fetches them from the source on demand may serve it. A
+	 * registry refuses such manifests: one gets each manifest as a blob
+	 * of the same bytes and digest instead, for the caller to put as a
+	 * manifest once its blobs are there (mirror/fill.c). */
 	bool lazy_store;
 	/* Store everything, but the result by its digest only, not under dst's
 	 * tag: the caller signs it and then tags it, so that a tag never names

@@ -11,6 +11,8 @@
 #           buildx-style attestation manifest (unknown/unknown, in-toto layer),
 #           with index annotations
 #   docker  (registry only, see push_fixture) `single` as Docker schema2
+#   big200  `single` with a fourth layer of 200 MB of incompressible bytes
+#           (/big.bin), for first pulls whose latency must not grow with size
 #   apps    real software from Debian's packages (debootstrap --variant=minbase
 #           of bookworm with nginx-light, postgresql and python3; about 150 MB):
 #           one layer, three refs with the official images' entrypoints:
@@ -74,7 +76,7 @@ _fixture_stamp() {
 	case $name in
 	single) echo "v$FIXTURE_VERSION $(basename "$(_fixture_deb amd64)")" ;;
 	arm64) echo "v$FIXTURE_VERSION $(basename "$(_fixture_deb arm64)")" ;;
-	zstd) echo "v$FIXTURE_VERSION $(fixture_digest single)" ;;
+	zstd | big200) echo "v$FIXTURE_VERSION $(fixture_digest single)" ;;
 	multi) echo "v$FIXTURE_VERSION $(fixture_digest single) $(fixture_digest arm64)" ;;
 	apps) echo "v$FIXTURE_VERSION bookworm $APPS_PACKAGES" ;;
 	*) return 1 ;;
@@ -93,10 +95,10 @@ _fixture_ensure() {
 	local name=$1 dep
 	case $name in
 	single | arm64 | apps) ;;
-	zstd) _fixture_ensure single || return 1 ;;
+	zstd | big200) _fixture_ensure single || return 1 ;;
 	multi) for dep in single arm64; do _fixture_ensure "$dep" || return 1; done ;;
 	*)
-		echo "unknown fixture '$name' (single, arm64, zstd, multi, apps)" >&2
+		echo "unknown fixture '$name' (single, arm64, zstd, multi, big200, apps)" >&2
 		return 1
 		;;
 	esac
@@ -244,6 +246,21 @@ _fixture_build_zstd() {
 	# skopeo must really have recompressed: every layer zstd.
 	jq -e '[.layers[].mediaType] | length == 3 and
 		all(. == "application/vnd.oci.image.layer.v1.tar+zstd")' "$m" || return 1
+	chmod -R a+rX "$out"
+}
+
+_fixture_build_big200() {
+	local out=$1 work=$2
+	cp -a "$(fixture single)" "$out" || return 1
+	rm -f "$out/.complete"
+	# AES-CTR of zeros: incompressible, and the same bytes on every build.
+	openssl enc -aes-128-ctr -pass pass:inlay-serve-big -nosalt -pbkdf2 </dev/zero 2>/dev/null |
+		head -c $((200 * 1048576)) >"$work/big.bin"
+	[ "$(stat -c %s "$work/big.bin")" = $((200 * 1048576)) ] || return 1
+	umoci insert --image "$out:single" --tag big200 --history.created 1970-01-01T00:00:00Z \
+		"$work/big.bin" /big.bin || return 1
+	rm -f "$work/big.bin"
+	umoci gc --layout "$out" || return 1
 	chmod -R a+rX "$out"
 }
 

@@ -304,6 +304,14 @@ secs_since() {
 	printf '%d.%03d' $((d / 1000)) $((d % 1000))
 }
 
+# ttm URL: the time to a manifest's last byte, in ms (a first pull's latency).
+ttm() {
+	local t0
+	t0=$(now_ms)
+	curl -s -o /dev/null -H "Accept: application/vnd.oci.image.manifest.v1+json" "$1"
+	echo $(($(now_ms) - t0))
+}
+
 # require_inlay: bail out unless $INLAY is an executable file.
 require_inlay() {
 	[ -x "$INLAY" ] || bail_out "inlay binary not found at $INLAY: build it with 'make' first"

@@ -12,7 +12,7 @@ require_tools skopeo jq curl podman containerd ctr docker-registry umoci openssl
 [ "$(id -u)" -eq 0 ] || bail_out "runs as root (containerd, podman storage)"
 
 start_registry open UP
-fixtures_build single multi
+fixtures_build single multi big200
 push_fixture single "$UP/app:1"
 push_fixture multi "$UP/multi:1"
 # The upstream named by its host, as containerd's ?ns= names it.
@@ -127,25 +127,8 @@ run sk inspect --config "oci:$T/cached:1"
 is "$(jq -r '.config.Entrypoint[0]' <<<"$stdout")" /.inlay/sensor "whose entrypoint starts the sensor"
 
 # --- first pull of a 200 MB image: the manifest comes as fast as a 1 MB one's --------
-BIGL=$FIXTURES_DIR/serve-big200
-if [ ! -e "$BIGL/index.json" ]; then
-	rm -rf "$BIGL.tmp"
-	cp -a "$(fixture single)" "$BIGL.tmp"
-	openssl enc -aes-128-ctr -pass pass:inlay-serve-big -nosalt -pbkdf2 </dev/zero 2>/dev/null |
-		head -c $((200 * 1048576)) >"$T/big.bin"
-	umoci insert --image "$BIGL.tmp:single" --history.created 1970-01-01T00:00:00Z \
-		"$T/big.bin" /big.bin >/dev/null 2>&1 && mv "$BIGL.tmp" "$BIGL"
-	rm -f "$T/big.bin"
-fi
-ok "the 200 MB fixture exists" [ -e "$BIGL/index.json" ]
-sk copy -q "oci:$BIGL:single" "docker://$UP/big:1" >/dev/null 2>&1
+push_fixture big200 "$UP/big:1"
 sk copy -q "oci:$(fixture single):single" "docker://$UP/small:1" >/dev/null 2>&1
-ttm() { # time to the manifest of a first pull, in ms
-	local t0
-	t0=$(now_ms)
-	curl -s -o /dev/null -H "Accept: application/vnd.oci.image.manifest.v1+json" "$1"
-	echo $(($(now_ms) - t0))
-}
 small_ms=$(ttm "http://$MIR/v2/small/manifests/1")
 big_ms=$(ttm "http://$MIR/v2/big/manifests/1")
 diag "time to the manifest, first pull: 1 MB image $small_ms ms, 200 MB image $big_ms ms"
