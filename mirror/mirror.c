@@ -1,8 +1,7 @@
 /* mirror.c - see mirror.h. */
 #include "mirror.h"
+#include "mirror_internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,15 +17,12 @@
 #include "../rewriter/instrument.h"
 #include "../rewriter/signature.h"
 
-#define TAG_BUCKETS 4096
 #define TAG_ENTRIES_MAX 8192
 #define TAG_CACHE_BYTES (32u * 1024 * 1024) /* manifests kept in all entries */
-#define ENDPOINTS_MAX 1024
 #define KEY_MAX (MR_UPSTREAM_NAME_MAX + MR_NAME_MAX + MR_REFERENCE_MAX + 8)
 #define MR_TAGS_MAX 100000
 #define UPSTREAM_TAG_PAGE 1000
 #define UPSTREAM_TAG_PAGES 200
-#define COMPLETED_SLOTS 1024 /* results known complete in a registry store */
 
 /* What one tag, as one client name spells it, resolved to. */
 struct tag_entry {
@@ -39,73 +35,6 @@ struct tag_entry {
 	struct mr_manifest result; /* bytes kept: manifests are small */
 };
 
-/* An upstream repository endpoint, kept open so its connections and
- * tokens are reused. */
-struct upstream_ep {
-	char *key; /* "UPSTREAM/REPOSITORY" */
-	struct rg_endpoint *ep;
-};
-
-/* One upstream blob on its way into the store, spooled to an unlinked file
- * as it passes, so that every client asking for it meanwhile reads the one
- * download at its own pace: the download never waits for a slow client,
- * and twenty first pulls fetch it once. The spool gets the blob's last
- * bytes only after they matched the digest (rg_blob_tee), so no reader
- * gets a tampered blob whole. */
-enum flight_state { FLIGHT_RUNNING, FLIGHT_DONE, FLIGHT_FAILED };
-
-struct blob_flight {
-	struct blob_flight *next;
-	struct mr_mirror *m;
-	char digest[MF_DIGEST_MAX];
-	struct rg_endpoint *upstream; /* from the endpoint cache, which outlives it */
-	int64_t size;
-	int fd;                /* the spool */
-	uint64_t written;      /* bytes in the spool; under m->lock */
-	enum flight_state state;
-	bool spool_broken;     /* a write to the spool failed: readers fail */
-	unsigned refs;         /* the filling thread and each reader */
-	pthread_cond_t more;   /* written, state or spool_broken changed */
-	char why[ERR_MSG_MAX]; /* FLIGHT_FAILED: the download's error */
-};
-
-/* A result a registry store holds as blobs only (see "completing results"
- * below), being completed by a thread of its own. */
-struct completion {
-	struct completion *next;
-	struct mr_mirror *m;
-	struct mr_target target;
-	char digest[MF_DIGEST_MAX];
-};
-
-struct mr_mirror {
-	const struct mr_config *cfg;
-	struct rg_options upstream_opts[MR_MAX_UPSTREAMS];
-	struct rg_options store_opts;
-	struct rg_endpoint *store;
-	void (*warn)(const char *msg);
-
-	pthread_mutex_t lock; /* the tag table, the endpoints */
-	pthread_cond_t changed; /* a busy entry became free */
-	struct tag_entry *buckets[TAG_BUCKETS];
-	size_t n_entries;
-	size_t cached_bytes; /* of the entries' results */
-	struct upstream_ep eps[ENDPOINTS_MAX];
-	size_t n_eps;
-	struct blob_flight *flights; /* blobs being fetched into the store */
-	struct completion *completions; /* results being completed in a registry store */
-	unsigned fills;              /* threads of flights and completions still running */
-	bool quiescing;              /* stopping: no new completions */
-	/* Digests this process made or found complete in a registry store,
-	 * by hash; a slot overwritten costs one more check, never a wrong
-	 * answer. */
-	char completed[COMPLETED_SLOTS][MF_DIGEST_MAX];
-
-	pthread_mutex_t sign_lock; /* signature images are read-modify-write */
-	struct mr_stats stats;
-};
-
-#define COUNT(m, field, n) __atomic_add_fetch(&(m)->stats.field, (n), __ATOMIC_RELAXED)
 
 static time_t now_seconds(void)
 {
@@ -115,8 +44,7 @@ static time_t now_seconds(void)
 	return ts.tv_sec;
 }
 
-static void warnf(struct mr_mirror *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warnf(struct mr_mirror *m, const char *fmt, ...)
+void mr_warnf(struct mr_mirror *m, const char *fmt, ...)
 {
 	char msg[ERR_MSG_MAX + 256];
 	va_list ap;
@@ -243,7 +171,7 @@ static void upstream_ref(const struct mr_target *t, const char *suffix, char *ou
 
 /* The endpoint for t's repository, kept for later requests while there is
  * room (*ret_owned false), else a fresh one for the caller to free. */
-static int upstream_endpoint(struct mr_mirror *m, const struct mr_target *t,
+int mr_upstream_endpoint(struct mr_mirror *m, const struct mr_target *t,
 			     struct rg_endpoint **ret, bool *ret_owned, struct err *e)
 {
 	char key[KEY_MAX], ref[KEY_MAX + 16];
@@ -355,7 +283,7 @@ static int store_pending(struct mr_mirror *m, const char *digest, struct mr_mani
 }
 
 /* 1 found in the store, 0 not there, -1 error. */
-static int store_read(struct mr_mirror *m, const char *reference, struct mr_manifest *ret,
+int mr_store_read(struct mr_mirror *m, const char *reference, struct mr_manifest *ret,
 		      struct err *e)
 {
 	struct rg_manifest_blob mb = {0};
@@ -377,8 +305,6 @@ static int store_read(struct mr_mirror *m, const char *reference, struct mr_mani
 	return 1;
 }
 
-static void complete_later(struct mr_mirror *m, const struct mr_target *t, const char *digest);
-
 /* store_read, counted. A result read from a registry store is completed
  * unless known complete: it may be pending (a completion failed, another
  * replica made it), and Distribution serves a manifest that is only a blob
@@ -386,12 +312,12 @@ static void complete_later(struct mr_mirror *m, const struct mr_target *t, const
 static int store_manifest(struct mr_mirror *m, const struct mr_target *t, const char *reference,
 			  struct mr_manifest *ret, struct err *e)
 {
-	int found = store_read(m, reference, ret, e);
+	int found = mr_store_read(m, reference, ret, e);
 
 	if (found == 1) {
 		COUNT(m, store_manifest_hits, 1);
 		if (!rg_endpoint_is_layout(m->store) && mf_digest_valid(reference))
-			complete_later(m, t, ret->digest);
+			mr_complete_later(m, t, ret->digest);
 	}
 	return found;
 }
@@ -530,7 +456,7 @@ static int resolve_tag(struct mr_mirror *m, const struct mr_target *t, const cha
 	bool owned = false;
 	int rc = -1;
 
-	if (upstream_endpoint(m, t, &ep, &owned, e) < 0) {
+	if (mr_upstream_endpoint(m, t, &ep, &owned, e) < 0) {
 		*ret_code = "UNKNOWN";
 		e->http_status = 500;
 		return -1;
@@ -570,7 +496,7 @@ static int resolve_tag(struct mr_mirror *m, const struct mr_target *t, const cha
 			e->http_status = 403;
 			goto out;
 		}
-		warnf(m, "%s:%s kept unchanged: %s", name, tag, e->msg);
+		mr_warnf(m, "%s:%s kept unchanged: %s", name, tag, e->msg);
 		err_clear(e);
 		COUNT(m, kept_unchanged, 1);
 		rc = from_blob(&up, NULL, "kept", ret, e);
@@ -699,7 +625,7 @@ int mr_mirror_manifest(struct mr_mirror *m, const char *name, const char *ns,
 			e->http_status = 403;
 			return -1;
 		}
-		if (upstream_endpoint(m, &t, &ep, &owned, e) < 0) {
+		if (mr_upstream_endpoint(m, &t, &ep, &owned, e) < 0) {
 			e->http_status = 500;
 			return -1;
 		}
@@ -788,7 +714,7 @@ int mr_mirror_tags(struct mr_mirror *m, const char *name, const char *ns, int n,
 		*ret_code = "NAME_UNKNOWN";
 		return -1;
 	}
-	if (upstream_endpoint(m, &t, &ep, &owned, e) < 0) {
+	if (mr_upstream_endpoint(m, &t, &ep, &owned, e) < 0) {
 		e->http_status = 500;
 		return -1;
 	}
@@ -868,7 +794,7 @@ int mr_mirror_blob(struct mr_mirror *m, const char *name, const char *ns, const 
 		return 0;
 	}
 	err_clear(e);
-	if (upstream_endpoint(m, &t, &b.upstream, &b.owned, e) < 0) {
+	if (mr_upstream_endpoint(m, &t, &b.upstream, &b.owned, e) < 0) {
 		e->http_status = 500;
 		return -1;
 	}
@@ -887,464 +813,4 @@ int mr_mirror_blob(struct mr_mirror *m, const char *name, const char *ns, const 
 	}
 	*ret = b;
 	return 0;
-}
-
-struct chunks {
-	rg_chunk_fn sink;
-	void *ctx;
-};
-
-/* rg_blob_stream's consumer: every chunk read to the sink. */
-static int to_chunks(void *arg, rg_read_fn read, void *src, struct err *e)
-{
-	struct chunks *c = arg;
-	char buf[64 * 1024];
-	ssize_t n;
-
-	while ((n = read(src, buf, sizeof(buf), e)) > 0)
-		if (c->sink(c->ctx, buf, (size_t)n) < 0)
-			return err_set(e, ERR_OPERATIONAL, "the client went away");
-	return n < 0 ? -1 : 0;
-}
-
-/* The upstream's blob to sink while the store keeps it, counted. */
-static int tee_upstream(struct mr_mirror *m, struct rg_endpoint *upstream, const char *digest,
-			int64_t size, rg_chunk_fn sink, void *ctx, struct err *e)
-{
-	struct rg_stats st = {0};
-	int rc;
-
-	COUNT(m, upstream_blob_streams, 1);
-	rc = rg_blob_tee(upstream, m->store, digest, size, sink, ctx, &st, e);
-	COUNT(m, bytes_from_upstream, st.bytes_downloaded);
-	if (rc < 0) {
-		COUNT(m, upstream_blob_failures, 1);
-		COUNT(m, upstream_errors, 1);
-		warnf(m, "blob %s: %s", digest, e->msg);
-	}
-	return rc;
-}
-
-/* ---- coalesced upstream blobs (struct blob_flight) ---- */
-
-static const char *spool_dir(void)
-{
-	const char *dir = getenv("TMPDIR");
-
-	return dir && *dir ? dir : "/var/tmp";
-}
-
-/* Under m->lock. */
-static void flight_unref(struct blob_flight *f)
-{
-	if (--f->refs > 0)
-		return;
-	close(f->fd);
-	pthread_cond_destroy(&f->more);
-	free(f);
-}
-
-/* rg_blob_tee's sink for a flight: into the spool, never refusing (a
- * reader going away is the reader's business; the store gets the blob). */
-static int spool_sink(void *ctx, const void *data, size_t n)
-{
-	struct blob_flight *f = ctx;
-	struct mr_mirror *m = f->m;
-	const char *p = data;
-	uint64_t off = f->written; /* only this thread changes it */
-	size_t left = n;
-	bool broken = f->spool_broken;
-
-	if (!broken && off + n > (uint64_t)f->size)
-		broken = true; /* more than announced: the tee fails it too */
-	while (!broken && left > 0) {
-		ssize_t w = pwrite(f->fd, p, left, (off_t)off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			broken = true;
-			break;
-		}
-		p += w;
-		off += (uint64_t)w;
-		left -= (size_t)w;
-	}
-	pthread_mutex_lock(&m->lock);
-	if (broken)
-		f->spool_broken = true;
-	else
-		f->written = off;
-	pthread_cond_broadcast(&f->more);
-	pthread_mutex_unlock(&m->lock);
-	return 0;
-}
-
-static void *fill_thread(void *arg)
-{
-	struct blob_flight *f = arg, **pp;
-	struct mr_mirror *m = f->m;
-	struct err e;
-	int rc;
-
-	err_clear(&e);
-	rc = tee_upstream(m, f->upstream, f->digest, f->size, spool_sink, f, &e);
-	pthread_mutex_lock(&m->lock);
-	f->state = rc == 0 ? FLIGHT_DONE : FLIGHT_FAILED;
-	snprintf(f->why, sizeof(f->why), "%s", e.msg);
-	for (pp = &m->flights; *pp; pp = &(*pp)->next)
-		if (*pp == f) {
-			*pp = f->next; /* the store has it now, or a new request tries again */
-			break;
-		}
-	pthread_cond_broadcast(&f->more);
-	flight_unref(f);
-	m->fills--;
-	pthread_cond_broadcast(&m->changed);
-	pthread_mutex_unlock(&m->lock);
-	return NULL;
-}
-
-/* Under m->lock: the flight of digest, joined, or a new one started with
- * this caller as its first reader. NULL when none can be had (no spool
- * file, no thread): the caller streams on its own. A client joining is
- * counted; a completion is not. */
-static struct blob_flight *flight_join(struct mr_mirror *m, const struct mr_blob *b,
-				       const char *digest, bool client)
-{
-	struct blob_flight *f;
-	pthread_attr_t attr;
-	pthread_t thread;
-	int ok;
-
-	for (f = m->flights; f; f = f->next)
-		if (strcmp(f->digest, digest) == 0) {
-			f->refs++;
-			if (client)
-				COUNT(m, coalesced_blob_readers, 1);
-			return f;
-		}
-	if (!(f = calloc(1, sizeof(*f))))
-		return NULL;
-	f->fd = open(spool_dir(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (f->fd < 0) {
-		free(f);
-		return NULL;
-	}
-	f->m = m;
-	snprintf(f->digest, sizeof(f->digest), "%s", digest);
-	f->upstream = b->upstream;
-	f->size = b->size;
-	f->refs = 2;
-	pthread_cond_init(&f->more, NULL);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	ok = pthread_create(&thread, &attr, fill_thread, f) == 0;
-	pthread_attr_destroy(&attr);
-	if (!ok) {
-		f->refs = 1;
-		flight_unref(f);
-		return NULL;
-	}
-	m->fills++;
-	f->next = m->flights;
-	m->flights = f;
-	return f;
-}
-
-/* One reader of a flight: the spool's bytes to sink as they arrive. */
-static int flight_read(struct mr_mirror *m, struct blob_flight *f, rg_chunk_fn sink, void *ctx,
-		       struct err *e)
-{
-	char buf[64 * 1024];
-	uint64_t off = 0, avail;
-	enum flight_state state;
-	bool broken;
-	ssize_t n;
-	int rc;
-
-	for (;;) {
-		pthread_mutex_lock(&m->lock);
-		while (f->written == off && f->state == FLIGHT_RUNNING && !f->spool_broken)
-			pthread_cond_wait(&f->more, &m->lock);
-		avail = f->written - off;
-		state = f->state;
-		broken = f->spool_broken;
-		pthread_mutex_unlock(&m->lock);
-		if (broken) {
-			rc = err_set(e, ERR_OPERATIONAL,
-				     "blob %s: writing the spool its readers share failed (is %s "
-				     "full?)",
-				     f->digest, spool_dir());
-			break;
-		}
-		if (avail == 0) {
-			if (state == FLIGHT_DONE && off == (uint64_t)f->size)
-				rc = 0;
-			else
-				rc = err_set(e, ERR_OPERATIONAL, "%s", f->why);
-			break;
-		}
-		n = pread(f->fd, buf, avail < sizeof(buf) ? (size_t)avail : sizeof(buf),
-			  (off_t)off);
-		if (n <= 0) {
-			rc = err_set(e, ERR_OPERATIONAL, "blob %s: reading its spool failed",
-				     f->digest);
-			break;
-		}
-		if (sink(ctx, buf, (size_t)n) < 0) {
-			rc = err_set(e, ERR_OPERATIONAL, "the client went away");
-			break;
-		}
-		off += (uint64_t)n;
-	}
-	pthread_mutex_lock(&m->lock);
-	flight_unref(f);
-	pthread_mutex_unlock(&m->lock);
-	return rc;
-}
-
-/* A flight's end, for one that does not read it: 0 when the store has the
- * blob. */
-static int flight_wait(struct mr_mirror *m, struct blob_flight *f, struct err *e)
-{
-	int rc;
-
-	pthread_mutex_lock(&m->lock);
-	while (f->state == FLIGHT_RUNNING)
-		pthread_cond_wait(&f->more, &m->lock);
-	rc = f->state == FLIGHT_DONE ? 0 : err_set(e, ERR_OPERATIONAL, "%s", f->why);
-	flight_unref(f);
-	pthread_mutex_unlock(&m->lock);
-	return rc;
-}
-
-/* ---- completing results in a registry store (struct completion) ----
- *
- * A registry refuses a manifest whose blobs it lacks, and a first pull
- * must not wait for the base layers: they stream to the client from the
- * upstream as it asks for them (DESIGN.md section 9). So instrument()
- * leaves each result manifest in a registry store as a blob of the same
- * bytes (rw_instrument's lazy_store), served from there by digest by any
- * replica, and a thread then brings the base blobs into the store (joining
- * the shared download when clients are reading one, so each comes down
- * once) and puts the manifests, children before their index. A completion
- * that stops short (the upstream failing, the mirror stopping) leaves the
- * result pending; the next read of it starts another. */
-
-static int discard(void *ctx, const void *data, size_t n)
-{
-	(void)ctx;
-	(void)data;
-	(void)n;
-	return 0;
-}
-
-/* One blob of a result into the store, unless there. */
-static int complete_blob(struct mr_mirror *m, struct rg_endpoint *upstream, bool owned,
-			 const struct mf_descriptor *d, struct err *e)
-{
-	struct mr_blob b = {.fd = -1, .upstream = upstream, .owned = owned, .size = d->size};
-	struct blob_flight *f = NULL;
-	int64_t size;
-	int r = rg_blob_size(m->store, d->digest, &size, e);
-
-	if (r != 0)
-		return r < 0 ? -1 : 0;
-	if (!owned) {
-		pthread_mutex_lock(&m->lock);
-		f = flight_join(m, &b, d->digest, false);
-		pthread_mutex_unlock(&m->lock);
-	}
-	if (f)
-		return flight_wait(m, f, e);
-	return tee_upstream(m, upstream, d->digest, d->size, discard, NULL, e);
-}
-
-/* Under m->lock: the slot of digest in m->completed. */
-static char *completed_slot(struct mr_mirror *m, const char *digest)
-{
-	unsigned long h = 5381;
-	const char *p;
-
-	for (p = digest; *p; p++)
-		h = h * 33 + (unsigned char)*p;
-	return m->completed[h % COMPLETED_SLOTS];
-}
-
-static bool known_complete(struct mr_mirror *m, const char *digest)
-{
-	return strcmp(completed_slot(m, digest), digest) == 0;
-}
-
-static void mark_complete(struct mr_mirror *m, const char *digest)
-{
-	pthread_mutex_lock(&m->lock);
-	snprintf(completed_slot(m, digest), MF_DIGEST_MAX, "%s", digest);
-	pthread_mutex_unlock(&m->lock);
-}
-
-/* The manifest `digest` made whole in the store: its blobs (an index: its
- * children, completed first), then the manifest itself (again, when it
- * was there: a put of the same bytes changes nothing). */
-static int complete_manifest(struct mr_mirror *m, struct rg_endpoint *upstream, bool owned,
-			     const char *digest, bool child, struct err *e)
-{
-	struct mr_manifest mf = {0};
-	struct mf_manifest *parsed = NULL;
-	const struct mf_descriptor *d;
-	size_t i;
-	int rc = -1, found;
-
-	if (child) {
-		pthread_mutex_lock(&m->lock);
-		found = known_complete(m, digest);
-		pthread_mutex_unlock(&m->lock);
-		if (found)
-			return 0; /* a child two indexes share */
-	}
-	found = store_read(m, digest, &mf, e);
-	if (found <= 0) {
-		if (found == 0)
-			err_set(e, ERR_OPERATIONAL, "the store has no manifest or blob %s", digest);
-		return -1;
-	}
-	if (mf_manifest_parse(mf.data, mf.len, mf.media_type, &parsed, e) < 0)
-		goto out;
-	if (mf_manifest_kind(parsed) == MF_KIND_INDEX && child) {
-		err_set(e, ERR_INPUT, "%s: an index within an index is not a result of inlay's",
-			digest);
-		goto out;
-	}
-	for (i = 0; i < mf_manifest_child_count(parsed); i++)
-		if (complete_manifest(m, upstream, owned, mf_manifest_child(parsed, i)->digest, true,
-				      e) < 0)
-			goto out;
-	for (i = 0; mf_manifest_kind(parsed) != MF_KIND_INDEX; i++) {
-		d = i == 0 ? mf_manifest_config(parsed) : mf_manifest_layer(parsed, i - 1);
-		if (!d || i > mf_manifest_layer_count(parsed))
-			break;
-		if (__atomic_load_n(&m->quiescing, __ATOMIC_RELAXED)) {
-			err_set(e, ERR_OPERATIONAL, "the mirror is stopping");
-			goto out;
-		}
-		if (complete_blob(m, upstream, owned, d, e) < 0)
-			goto out;
-	}
-	if (rg_manifest_put(m->store, digest, mf.data, mf.len, mf.media_type, e) < 0)
-		goto out;
-	mark_complete(m, digest);
-	if (!child)
-		COUNT(m, results_completed, 1);
-	rc = 0;
-out:
-	mf_manifest_free(parsed);
-	mr_manifest_clear(&mf);
-	return rc;
-}
-
-static void *complete_thread(void *arg)
-{
-	struct completion *c = arg, **pp;
-	struct mr_mirror *m = c->m;
-	struct rg_endpoint *upstream = NULL;
-	bool owned = false;
-	struct err e;
-
-	err_clear(&e);
-	if (upstream_endpoint(m, &c->target, &upstream, &owned, &e) < 0 ||
-	    complete_manifest(m, upstream, owned, c->digest, false, &e) < 0) {
-		COUNT(m, completion_failures, 1);
-		warnf(m, "completing %s in the store: %s", c->digest, e.msg);
-	}
-	if (owned)
-		rg_endpoint_free(upstream);
-	pthread_mutex_lock(&m->lock);
-	for (pp = &m->completions; *pp; pp = &(*pp)->next)
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	m->fills--;
-	pthread_cond_broadcast(&m->changed);
-	pthread_mutex_unlock(&m->lock);
-	free(c);
-	return NULL;
-}
-
-/* Start completing result `digest` of target t, unless it is under way. */
-static void complete_later(struct mr_mirror *m, const struct mr_target *t, const char *digest)
-{
-	struct completion *c;
-	pthread_attr_t attr;
-	pthread_t thread;
-	bool ok;
-
-	pthread_mutex_lock(&m->lock);
-	for (c = m->completions; c; c = c->next)
-		if (strcmp(c->digest, digest) == 0)
-			break;
-	if (c || known_complete(m, digest) || __atomic_load_n(&m->quiescing, __ATOMIC_RELAXED) || !(c = calloc(1, sizeof(*c)))) {
-		pthread_mutex_unlock(&m->lock);
-		return;
-	}
-	c->m = m;
-	c->target = *t;
-	snprintf(c->digest, sizeof(c->digest), "%s", digest);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	ok = pthread_create(&thread, &attr, complete_thread, c) == 0;
-	pthread_attr_destroy(&attr);
-	if (ok) {
-		c->next = m->completions;
-		m->completions = c;
-		m->fills++;
-	} else {
-		free(c); /* the next read of it tries again */
-	}
-	pthread_mutex_unlock(&m->lock);
-}
-
-void mr_mirror_quiesce(struct mr_mirror *m)
-{
-	if (m)
-		__atomic_store_n(&m->quiescing, true, __ATOMIC_RELAXED);
-}
-
-unsigned mr_mirror_busy(struct mr_mirror *m)
-{
-	unsigned n;
-
-	if (!m)
-		return 0;
-	pthread_mutex_lock(&m->lock);
-	n = m->fills;
-	pthread_mutex_unlock(&m->lock);
-	return n;
-}
-
-int mr_mirror_blob_stream(struct mr_mirror *m, const struct mr_blob *b, const char *digest,
-			  rg_chunk_fn sink, void *sink_ctx, struct err *e)
-{
-	struct blob_flight *f = NULL;
-	int rc;
-
-	if (b->from_store) {
-		struct chunks c = {sink, sink_ctx};
-
-		rc = rg_blob_stream(m->store, digest, b->size, to_chunks, &c, NULL, e);
-		if (rc < 0)
-			warnf(m, "blob %s from the store: %s", digest, e->msg);
-		return rc;
-	}
-	/* An endpoint of the request's own (the cache was full) cannot
-	 * outlive it: such a stream is not shared. */
-	if (!b->owned) {
-		pthread_mutex_lock(&m->lock);
-		f = flight_join(m, b, digest, true);
-		pthread_mutex_unlock(&m->lock);
-	}
-	if (f)
-		return flight_read(m, f, sink, sink_ctx, e);
-	return tee_upstream(m, b->upstream, digest, b->size, sink, sink_ctx, e);
 }
