@@ -16,7 +16,7 @@ require_tools skopeo jq curl
 
 start_registry open UP
 start_registry open ST
-fixtures_build single big200
+fixtures_build single multi big200
 push_fixture single "$UP/app:1"
 SRC_DIGEST=$(fixture_digest single)
 ACCEPT='application/vnd.oci.image.manifest.v1+json'
@@ -113,6 +113,20 @@ for d in $(jq -r '.layers[].digest, .config.digest' "$T/big-a.json"); do
 done
 is "$missing" "" "... and every blob of it, the 200 MB layer too"
 is "$(metric A completion_failures_total)" 0 "no completion stopped short"
+
+# --- an index: children completed before it --------------------------------------
+push_fixture multi "$UP/multi:1"
+completed=$(metric A results_completed_total)
+run sk copy --all "docker://$A/multi:1" "oci:$T/multi:1"
+is "$status" 0 "skopeo pulls the multi-arch index through A, every child"
+INDEX=$(layout_digest "$T/multi" 1)
+ok "A completes the index in the store" wait_metric A results_completed_total $((completed + 1))
+bad=
+for d in "$INDEX" $(jq -r '.manifests[].digest' "$(layout_blob "$T/multi" "$INDEX")"); do
+	revision "$d" || bad="$bad $d"
+done
+is "$bad" "" "the store holds the index and both instrumented children as manifests"
+is "$(jq -r '.manifests | length' "$(layout_blob "$T/multi" "$INDEX")")" 2 "... (amd64 and arm64, the attestation dropped)"
 
 # --- the upstream gone: results still served by digest ----------------------------
 stop_registry UP
