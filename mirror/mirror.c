@@ -35,7 +35,6 @@ struct tag_entry {
 	struct mr_manifest result; /* bytes kept: manifests are small */
 };
 
-
 static time_t now_seconds(void)
 {
 	struct timespec ts;
@@ -169,10 +168,8 @@ static void upstream_ref(const struct mr_target *t, const char *suffix, char *ou
 		 t->repository, suffix ? suffix : "");
 }
 
-/* The endpoint for t's repository, kept for later requests while there is
- * room (*ret_owned false), else a fresh one for the caller to free. */
-int mr_upstream_endpoint(struct mr_mirror *m, const struct mr_target *t,
-			     struct rg_endpoint **ret, bool *ret_owned, struct err *e)
+int mr_upstream_endpoint(struct mr_mirror *m, const struct mr_target *t, struct rg_endpoint **ret,
+			 bool *ret_owned, struct err *e)
 {
 	char key[KEY_MAX], ref[KEY_MAX + 16];
 	struct rg_endpoint *ep = NULL;
@@ -282,9 +279,8 @@ static int store_pending(struct mr_mirror *m, const char *digest, struct mr_mani
 	return rc < 0 ? 0 : 1; /* a config is not a manifest either */
 }
 
-/* 1 found in the store, 0 not there, -1 error. */
 int mr_store_read(struct mr_mirror *m, const char *reference, struct mr_manifest *ret,
-		      struct err *e)
+		  struct err *e)
 {
 	struct rg_manifest_blob mb = {0};
 	struct err ignored;
@@ -410,7 +406,7 @@ static int instrument(struct mr_mirror *m, const struct mr_target *t, const char
 	io.jobs = 4;
 	/* The store takes the result before its base layers: they are kept
 	 * as they pass to clients, and a registry store is completed by a
-	 * thread (complete_later) since it refuses a manifest whose blobs it
+	 * thread (mr_complete_later) since it refuses a manifest whose blobs it
 	 * lacks. */
 	io.lazy_store = true;
 	io.untagged = true; /* the store is content-addressed */
