@@ -129,14 +129,14 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard */*.h) build/obj/sensor_embed
 fuzz: $(FUZZ_BIN)
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_BIN)
 
-# After a long run: the committed corpus becomes the minimal set of inputs
-# (libFuzzer's merge) that covers what it and the working corpus reach.
+# After a long run: the inputs of the working corpus that reach code the
+# committed corpus does not are added to it (libFuzzer's merge; the
+# committed inputs, the hand-written seeds among them, stay).
 fuzz-corpus: $(FUZZ_BIN)
-	@for f in $(FUZZ_BIN); do n=$$(basename $$f); rm -rf build/fuzz/min/$$n; \
-	  mkdir -p build/fuzz/min/$$n tests/fuzz/corpus/$$n build/fuzz/corpus/$$n; \
-	  $$f -merge=1 -max_len=65536 build/fuzz/min/$$n tests/fuzz/corpus/$$n \
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); \
+	  mkdir -p tests/fuzz/corpus/$$n build/fuzz/corpus/$$n; \
+	  $$f -merge=1 -max_len=65536 tests/fuzz/corpus/$$n \
 	    build/fuzz/corpus/$$n >build/fuzz/$$n.merge.log 2>&1 || exit 1; \
-	  rm -rf tests/fuzz/corpus/$$n && mv build/fuzz/min/$$n tests/fuzz/corpus/$$n; \
 	  echo "$$n: $$(ls tests/fuzz/corpus/$$n | wc -l) inputs"; \
 	done
 
