@@ -10,7 +10,9 @@
 #   4. first pull of a 200 MiB image: skopeo copy through a fresh mirror
 #      (instrumenting) and through docker-registry's own proxy mode
 #      (proxy.remoteurl) over the same upstream; ratio inlay / proxy, and
-#      the mirror's time to the manifest for the 200 MiB and a 1 MiB image.
+#      the mirror's time to the manifest for the 200 MiB and a 1 MiB image;
+#      then the same pull through a mirror whose store is a registry (a new
+#      repository each run), which completes the store as the client pulls.
 #
 # Runs alternate (MIRROR_RUNS per side, default 5); medians and ranges.
 # wrk, the servers and skopeo share this machine's CPUs: the ratios are what
@@ -112,7 +114,8 @@ pull_secs() { # REF: seconds of a skopeo copy of REF to a fresh layout
 ttm_secs() { # URL: seconds to a manifest
 	curl -s -o /dev/null -w '%{time_total}\n' -H "$ACCEPT" "$1"
 }
-declare -a p_inlay=() p_proxy=() ttm_big=() ttm_small=()
+declare -a p_inlay=() p_reg=() p_proxy=() ttm_big=() ttm_small=() ttm_reg=()
+fresh_registry STORE # the registry store: a fresh repository each run, so every pull is a first
 for ((i = 1; i <= RUNS; i++)); do
 	say "first-pull run $i of $RUNS"
 	start_mirror "F$i" --upstream "up=http://$UP" --store "oci:$T/fstore-$i" --access-log /dev/null >&2
@@ -130,6 +133,13 @@ for ((i = 1; i <= RUNS; i++)); do
 	stop_pid "${!pid_var}"
 	_untrack_pid "${!pid_var}"
 	rm -rf "$T/gstore-$i"
+	start_mirror "H$i" --upstream "up=http://$UP" --store "$STORE/inlay-store-$i" --access-log /dev/null >&2
+	v=H$i
+	ttm_reg+=("$(ttm_secs "http://${!v}/v2/one/manifests/1")")
+	p_reg+=("$(pull_secs "${!v}/one:1")") || bail_out "pull through the mirror with a registry store failed"
+	pid_var=H${i}_PID
+	stop_pid "${!pid_var}"
+	_untrack_pid "${!pid_var}"
 	start_proxy "P$i"
 	v=P$i
 	p_proxy+=("$(pull_secs "${!v}/one:1")") || bail_out "pull through the proxy failed"
@@ -141,14 +151,16 @@ done
 
 mi=$(median "${m_inlay[@]}") mr=$(median "${m_reg[@]}")
 bi=$(median "${b_inlay[@]}") br=$(median "${b_reg[@]}")
-pi=$(median "${p_inlay[@]}") pp=$(median "${p_proxy[@]}")
+pi=$(median "${p_inlay[@]}") pp=$(median "${p_proxy[@]}") pr=$(median "${p_reg[@]}")
 md "## inlay serve against docker-registry" "" \
 	"Machine: $(nproc) CPUs, $(uname -r); wrk -t2 -c$CONNS -d${SECS}s --timeout 10s; $RUNS alternating runs per side; medians, ranges in brackets." "" \
 	"| measurement | inlay serve | docker-registry | ratio |" "|---|---|---|---|" \
 	"| warm manifest GET, requests/s | $mi [$(range "${m_inlay[@]}")] | $mr [$(range "${m_reg[@]}")] | $(ratio "$mi" "$mr") |" \
 	"| warm 16 MiB blob GET, MB/s | $bi [$(range "${b_inlay[@]}")] | $br [$(range "${b_reg[@]}")] | $(ratio "$bi" "$br") |" \
 	"| first pull of the 200 MiB image, s (mirror instrumenting / registry proxy) | $pi [$(range "${p_inlay[@]}")] | $pp [$(range "${p_proxy[@]}")] | $(ratio "$pi" "$pp") |" \
+	"| the same, the mirror's store a registry (first pull, then the store completed in the background) | $pr [$(range "${p_reg[@]}")] | $pp | $(ratio "$pr" "$pp") |" \
 	"| time to the manifest, first pull, 200 MiB image, s | $(median "${ttm_big[@]}") [$(range "${ttm_big[@]}")] | | |" \
+	"| the same, registry store, s | $(median "${ttm_reg[@]}") [$(range "${ttm_reg[@]}")] | | |" \
 	"| time to the manifest, first pull, 1 MiB image, s | $(median "${ttm_small[@]}") [$(range "${ttm_small[@]}")] | | |" \
 	"| mirror peak RSS after the throughput runs | $(mib "$RSS_KB") MiB | | |"
 goal_header
@@ -156,5 +168,6 @@ goal "warm manifest throughput, inlay / docker-registry" "$(ratio "$mi" "$mr")" 
 goal "warm blob throughput, inlay / docker-registry" "$(ratio "$bi" "$br")" ge 0.9
 goal "peak RSS under that load, MiB" "$(mib "$RSS_KB")" le 64
 goal "first pull 200 MiB, instrumenting mirror / registry proxy" "$(ratio "$pi" "$pp")" le 1.2
+goal "the same with a registry store" "$(ratio "$pr" "$pp")" le 1.2
 [ ! -e "$T/wrk.failed" ] || BENCH_FAILED=1
 exit "$BENCH_FAILED"
