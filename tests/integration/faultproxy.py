@@ -203,6 +203,11 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             if fault == "stall":
                 time.sleep(self.server.cfg.stall)
             if fault == "reset":
+                # A reset discards what is still in the send buffer, and a
+                # client's unread bytes with it: a small blob would then be
+                # cut off before its first byte, and its retry could not
+                # resume. The pause lets the half body be read first.
+                time.sleep(0.3)
                 return self._reset()
         except OSError:
             pass
