@@ -130,6 +130,21 @@ static void *fill_thread(void *arg)
 	return NULL;
 }
 
+/* Under m->lock: the flight of digest, joined, or NULL. */
+static struct blob_flight *flight_find(struct mr_mirror *m, const char *digest, bool client)
+{
+	struct blob_flight *f;
+
+	for (f = m->flights; f; f = f->next)
+		if (strcmp(f->digest, digest) == 0) {
+			f->refs++;
+			if (client)
+				COUNT(m, coalesced_blob_readers, 1);
+			return f;
+		}
+	return NULL;
+}
+
 /* Under m->lock: the flight of digest, joined, or a new one started with
  * this caller as its first reader. NULL when none can be had (no spool
  * file, no thread): the caller streams on its own. A client joining is
@@ -142,13 +157,8 @@ static struct blob_flight *flight_join(struct mr_mirror *m, const struct mr_blob
 	pthread_t thread;
 	int ok;
 
-	for (f = m->flights; f; f = f->next)
-		if (strcmp(f->digest, digest) == 0) {
-			f->refs++;
-			if (client)
-				COUNT(m, coalesced_blob_readers, 1);
-			return f;
-		}
+	if ((f = flight_find(m, digest, client)))
+		return f;
 	if (!(f = calloc(1, sizeof(*f))))
 		return NULL;
 	f->fd = open(spool_dir(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -448,26 +458,46 @@ unsigned mr_mirror_busy(struct mr_mirror *m)
 	return n;
 }
 
+static int stream_store(struct mr_mirror *m, const char *digest, int64_t size, rg_chunk_fn sink,
+			void *sink_ctx, struct err *e)
+{
+	struct chunks c = {sink, sink_ctx};
+	int rc = rg_blob_stream(m->store, digest, size, to_chunks, &c, NULL, e);
+
+	if (rc < 0)
+		mr_warnf(m, "blob %s from the store: %s", digest, e->msg);
+	return rc;
+}
+
 int mr_mirror_blob_stream(struct mr_mirror *m, const struct mr_blob *b, const char *digest,
 			  rg_chunk_fn sink, void *sink_ctx, struct err *e)
 {
 	struct blob_flight *f = NULL;
-	int rc;
+	struct err ignored;
+	int64_t size;
 
-	if (b->from_store) {
-		struct chunks c = {sink, sink_ctx};
-
-		rc = rg_blob_stream(m->store, digest, b->size, to_chunks, &c, NULL, e);
-		if (rc < 0)
-			mr_warnf(m, "blob %s from the store: %s", digest, e->msg);
-		return rc;
-	}
+	if (b->from_store)
+		return stream_store(m, digest, b->size, sink, sink_ctx, e);
 	/* An endpoint of the request's own (the cache was full) cannot
 	 * outlive it: such a stream is not shared. */
 	if (!b->owned) {
 		pthread_mutex_lock(&m->lock);
-		f = flight_join(m, b, digest, true);
+		f = flight_find(m, digest, true);
 		pthread_mutex_unlock(&m->lock);
+		/* The lookup (mr_mirror_blob) and this stream may be seconds
+		 * apart (a client that waited for a connection): a download
+		 * that ended meanwhile has stored the blob. A flight leaves the
+		 * list only once the store has it, so no second download
+		 * starts for a blob being fetched. */
+		if (!f && rg_blob_size(m->store, digest, &size, &ignored) == 1 && size == b->size) {
+			COUNT(m, store_blob_hits, 1);
+			return stream_store(m, digest, b->size, sink, sink_ctx, e);
+		}
+		if (!f) {
+			pthread_mutex_lock(&m->lock);
+			f = flight_join(m, b, digest, true);
+			pthread_mutex_unlock(&m->lock);
+		}
 	}
 	if (f)
 		return flight_read(m, f, sink, sink_ctx, e);
