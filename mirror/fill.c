@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../manifest/image.h"
+#include "../rewriter/copy.h"
 #include "mirror.h"
 #include "mirror_internal.h"
 
@@ -130,6 +131,20 @@ static void *fill_thread(void *arg)
 	return NULL;
 }
 
+/* A thread nobody joins (the mirror counts it in m->fills instead). */
+static bool start_detached(void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	pthread_t thread;
+	bool ok;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	ok = pthread_create(&thread, &attr, fn, arg) == 0;
+	pthread_attr_destroy(&attr);
+	return ok;
+}
+
 /* Under m->lock: the flight of digest, joined, or NULL. */
 static struct blob_flight *flight_find(struct mr_mirror *m, const char *digest, bool client)
 {
@@ -153,9 +168,6 @@ static struct blob_flight *flight_join(struct mr_mirror *m, const struct mr_blob
 				       const char *digest, bool client)
 {
 	struct blob_flight *f;
-	pthread_attr_t attr;
-	pthread_t thread;
-	int ok;
 
 	if ((f = flight_find(m, digest, client)))
 		return f;
@@ -172,11 +184,7 @@ static struct blob_flight *flight_join(struct mr_mirror *m, const struct mr_blob
 	f->size = b->size;
 	f->refs = 2;
 	pthread_cond_init(&f->more, NULL);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	ok = pthread_create(&thread, &attr, fill_thread, f) == 0;
-	pthread_attr_destroy(&attr);
-	if (!ok) {
+	if (!start_detached(fill_thread, f)) {
 		f->refs = 1;
 		flight_unref(f);
 		return NULL;
@@ -299,12 +307,7 @@ static int complete_blob(struct mr_mirror *m, struct rg_endpoint *upstream, bool
 /* Under m->lock: the slot of digest in m->completed. */
 static char *completed_slot(struct mr_mirror *m, const char *digest)
 {
-	unsigned long h = 5381;
-	const char *p;
-
-	for (p = digest; *p; p++)
-		h = h * 33 + (unsigned char)*p;
-	return m->completed[h % COMPLETED_SLOTS];
+	return m->completed[mr_hash(digest) % COMPLETED_SLOTS];
 }
 
 static bool known_complete(struct mr_mirror *m, const char *digest)
@@ -327,8 +330,8 @@ static int complete_manifest(struct mr_mirror *m, struct rg_endpoint *upstream, 
 {
 	struct mr_manifest mf = {0};
 	struct mf_manifest *parsed = NULL;
-	const struct mf_descriptor *d;
-	size_t i;
+	const struct mf_descriptor **blobs = NULL;
+	size_t i, n_blobs = 0;
 	int rc = -1, found;
 
 	if (child) {
@@ -355,15 +358,15 @@ static int complete_manifest(struct mr_mirror *m, struct rg_endpoint *upstream, 
 		if (complete_manifest(m, upstream, owned, mf_manifest_child(parsed, i)->digest, true,
 				      e) < 0)
 			goto out;
-	for (i = 0; mf_manifest_kind(parsed) != MF_KIND_INDEX; i++) {
-		d = i == 0 ? mf_manifest_config(parsed) : mf_manifest_layer(parsed, i - 1);
-		if (!d || i > mf_manifest_layer_count(parsed))
-			break;
+	if (mf_manifest_kind(parsed) != MF_KIND_INDEX &&
+	    rw_image_blobs(parsed, &blobs, &n_blobs, e) < 0)
+		goto out;
+	for (i = 0; i < n_blobs; i++) {
 		if (__atomic_load_n(&m->quiescing, __ATOMIC_RELAXED)) {
 			err_set(e, ERR_OPERATIONAL, "the mirror is stopping");
 			goto out;
 		}
-		if (complete_blob(m, upstream, owned, d, e) < 0)
+		if (complete_blob(m, upstream, owned, blobs[i], e) < 0)
 			goto out;
 	}
 	if (rg_manifest_put(m->store, digest, mf.data, mf.len, mf.media_type, e) < 0)
@@ -373,6 +376,7 @@ static int complete_manifest(struct mr_mirror *m, struct rg_endpoint *upstream, 
 		COUNT(m, results_completed, 1);
 	rc = 0;
 out:
+	free(blobs);
 	mf_manifest_free(parsed);
 	mr_manifest_clear(&mf);
 	return rc;
@@ -411,26 +415,20 @@ static void *complete_thread(void *arg)
 void mr_complete_later(struct mr_mirror *m, const struct mr_target *t, const char *digest)
 {
 	struct completion *c;
-	pthread_attr_t attr;
-	pthread_t thread;
-	bool ok;
 
 	pthread_mutex_lock(&m->lock);
 	for (c = m->completions; c; c = c->next)
 		if (strcmp(c->digest, digest) == 0)
 			break;
-	if (c || known_complete(m, digest) || __atomic_load_n(&m->quiescing, __ATOMIC_RELAXED) || !(c = calloc(1, sizeof(*c)))) {
+	if (c || known_complete(m, digest) || __atomic_load_n(&m->quiescing, __ATOMIC_RELAXED) ||
+	    !(c = calloc(1, sizeof(*c)))) {
 		pthread_mutex_unlock(&m->lock);
 		return;
 	}
 	c->m = m;
 	c->target = *t;
 	snprintf(c->digest, sizeof(c->digest), "%s", digest);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	ok = pthread_create(&thread, &attr, complete_thread, c) == 0;
-	pthread_attr_destroy(&attr);
-	if (ok) {
+	if (start_detached(complete_thread, c)) {
 		c->next = m->completions;
 		m->completions = c;
 		m->fills++;

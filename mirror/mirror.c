@@ -332,20 +332,20 @@ static bool signature_tag(const char *reference)
 	return true;
 }
 
-static unsigned long hash_key(const char *s)
+unsigned long mr_hash(const char *s)
 {
 	unsigned long h = 5381;
 
 	while (*s)
 		h = h * 33 + (unsigned char)*s++;
-	return h % TAG_BUCKETS;
+	return h;
 }
 
 /* Under m->lock: the entry for key, made when missing (NULL on ENOMEM).
  * When the table is full the oldest idle entry goes. */
 static struct tag_entry *entry_get(struct mr_mirror *m, const char *key)
 {
-	unsigned long b = hash_key(key);
+	unsigned long b = mr_hash(key) % TAG_BUCKETS;
 	struct tag_entry *t;
 
 	for (t = m->buckets[b]; t; t = t->next)

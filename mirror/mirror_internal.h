@@ -87,6 +87,9 @@ struct mr_mirror {
 
 #define COUNT(m, field, n) __atomic_add_fetch(&(m)->stats.field, (n), __ATOMIC_RELAXED)
 
+/* A string's hash (djb2), for the tables' buckets and slots. */
+unsigned long mr_hash(const char *s);
+
 void mr_warnf(struct mr_mirror *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The upstream endpoint of t's repository, from the cache (*ret_owned
