@@ -63,6 +63,11 @@ start_mirror MIR --upstream "up=http://$UP" --store "oci:$T/store" --access-log 
 curl -s -o /dev/null -H "$ACCEPT" "http://$MIR/v2/mid/manifests/1"
 MID_BLOB=$(curl -s -H "$ACCEPT" "http://$UP/v2/mid/manifests/1" | jq -r '.layers[-1].digest')
 curl -s -o /dev/null "http://$MIR/v2/mid/blobs/$MID_BLOB"
+# The store takes a blob from the spool once its download is over.
+for ((i = 0; i < 100; i++)); do
+	[ -e "$T/store/blobs/sha256/${MID_BLOB#sha256:}" ] && break
+	sleep 0.1
+done
 [ -e "$T/store/blobs/sha256/${MID_BLOB#sha256:}" ] || bail_out "the 16 MiB blob did not reach the store"
 
 declare -a m_inlay=() m_reg=() b_inlay=() b_reg=()

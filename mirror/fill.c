@@ -33,22 +33,29 @@ static int to_chunks(void *arg, rg_read_fn read, void *src, struct err *e)
 	return n < 0 ? -1 : 0;
 }
 
-/* The upstream's blob to sink while the store keeps it, counted. */
-static int tee_upstream(struct mr_mirror *m, struct rg_endpoint *upstream, const char *digest,
-			int64_t size, rg_chunk_fn sink, void *ctx, struct err *e)
+/* One read of an upstream blob counted, and its failure logged. */
+static int count_download(struct mr_mirror *m, const char *digest, const struct rg_stats *st,
+			  int rc, const struct err *e)
 {
-	struct rg_stats st = {0};
-	int rc;
-
 	COUNT(m, upstream_blob_streams, 1);
-	rc = rg_blob_tee(upstream, m->store, digest, size, sink, ctx, &st, e);
-	COUNT(m, bytes_from_upstream, st.bytes_downloaded);
+	COUNT(m, bytes_from_upstream, st->bytes_downloaded);
 	if (rc < 0) {
 		COUNT(m, upstream_blob_failures, 1);
 		COUNT(m, upstream_errors, 1);
 		mr_warnf(m, "blob %s: %s", digest, e->msg);
 	}
 	return rc;
+}
+
+/* The upstream's blob to sink while the store keeps it: a reader with no
+ * spool to share (see blob_flight). */
+static int tee_upstream(struct mr_mirror *m, struct rg_endpoint *upstream, const char *digest,
+			int64_t size, rg_chunk_fn sink, void *ctx, struct err *e)
+{
+	struct rg_stats st = {0};
+	int rc = rg_blob_tee(upstream, m->store, digest, size, sink, ctx, &st, e);
+
+	return count_download(m, digest, &st, rc, e);
 }
 
 /* ---- coalesced upstream blobs (struct blob_flight) ---- */
@@ -70,51 +77,68 @@ static void flight_unref(struct blob_flight *f)
 	free(f);
 }
 
-/* rg_blob_tee's sink for a flight: into the spool, never refusing (a
- * reader going away is the reader's business; the store gets the blob). */
-static int spool_sink(void *ctx, const void *data, size_t n)
+/* rg_blob_stream's consumer for a flight: the download into the spool,
+ * its readers woken as it grows. The last byte comes only once the whole
+ * blob matched its digest (rg_blob_stream), so a reader that has `size`
+ * bytes has the verified blob. */
+static int fill_spool(void *arg, rg_read_fn read, void *src, struct err *e)
 {
-	struct blob_flight *f = ctx;
+	struct blob_flight *f = arg;
 	struct mr_mirror *m = f->m;
-	const char *p = data;
-	uint64_t off = f->written; /* only this thread changes it */
-	size_t left = n;
-	bool broken = f->spool_broken;
+	char buf[64 * 1024];
+	uint64_t off = 0; /* f->written, which only this thread changes */
+	ssize_t n, w;
 
-	if (!broken && off + n > (uint64_t)f->size)
-		broken = true; /* more than announced: the tee fails it too */
-	while (!broken && left > 0) {
-		ssize_t w = pwrite(f->fd, p, left, (off_t)off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			broken = true;
-			break;
+	while ((n = read(src, buf, sizeof(buf), e)) > 0) {
+		for (ssize_t done = 0; done < n; done += w) {
+			w = pwrite(f->fd, buf + done, (size_t)(n - done), (off_t)(off + done));
+			if (w < 0 && errno == EINTR) {
+				w = 0;
+			} else if (w <= 0) {
+				pthread_mutex_lock(&m->lock);
+				f->spool_broken = true;
+				pthread_cond_broadcast(&f->more);
+				pthread_mutex_unlock(&m->lock);
+				return err_set(e, ERR_OPERATIONAL,
+					       "blob %s: writing its spool in %s failed: %s",
+					       f->digest, spool_dir(),
+					       w < 0 ? strerror(errno) : "no space");
+			}
 		}
-		p += w;
-		off += (uint64_t)w;
-		left -= (size_t)w;
-	}
-	pthread_mutex_lock(&m->lock);
-	if (broken)
-		f->spool_broken = true;
-	else
+		off += (uint64_t)n;
+		pthread_mutex_lock(&m->lock);
 		f->written = off;
-	pthread_cond_broadcast(&f->more);
-	pthread_mutex_unlock(&m->lock);
-	return 0;
+		pthread_cond_broadcast(&f->more);
+		pthread_mutex_unlock(&m->lock);
+	}
+	return n < 0 ? -1 : 0;
 }
 
+/* A flight's thread: the upstream's blob into the spool, its readers
+ * answered as it arrives; then, the download over and verified, the spool
+ * into the store. The client never waits on the store (a registry's upload
+ * can be slower than the upstream), and the flight stays in m->flights
+ * until the store has the blob, so no second download starts meanwhile. */
 static void *fill_thread(void *arg)
 {
 	struct blob_flight *f = arg, **pp;
 	struct mr_mirror *m = f->m;
+	struct rg_stats st = {0};
 	struct err e;
 	int rc;
 
 	err_clear(&e);
-	rc = tee_upstream(m, f->upstream, f->digest, f->size, spool_sink, f, &e);
+	rc = rg_blob_stream(f->upstream, f->digest, f->size, fill_spool, f, &st, &e);
+	count_download(m, f->digest, &st, rc, &e);
+	pthread_mutex_lock(&m->lock);
+	f->verified = rc == 0;
+	pthread_cond_broadcast(&f->more);
+	pthread_mutex_unlock(&m->lock);
+	if (rc == 0 && rg_blob_put_fd(m->store, f->digest, f->size, f->fd, &e) < 0) {
+		rc = -1;
+		COUNT(m, store_failures, 1);
+		mr_warnf(m, "blob %s into the store: %s", f->digest, e.msg);
+	}
 	pthread_mutex_lock(&m->lock);
 	f->state = rc == 0 ? FLIGHT_DONE : FLIGHT_FAILED;
 	snprintf(f->why, sizeof(f->why), "%s", e.msg);
@@ -201,17 +225,17 @@ static int flight_read(struct mr_mirror *m, struct blob_flight *f, rg_chunk_fn s
 {
 	char buf[64 * 1024];
 	uint64_t off = 0, avail;
-	enum flight_state state;
-	bool broken;
+	bool verified, broken;
 	ssize_t n;
 	int rc;
 
 	for (;;) {
 		pthread_mutex_lock(&m->lock);
-		while (f->written == off && f->state == FLIGHT_RUNNING && !f->spool_broken)
+		while (f->written == off && f->state == FLIGHT_RUNNING && !f->verified &&
+		       !f->spool_broken)
 			pthread_cond_wait(&f->more, &m->lock);
 		avail = f->written - off;
-		state = f->state;
+		verified = f->verified;
 		broken = f->spool_broken;
 		pthread_mutex_unlock(&m->lock);
 		if (broken) {
@@ -222,7 +246,9 @@ static int flight_read(struct mr_mirror *m, struct blob_flight *f, rg_chunk_fn s
 			break;
 		}
 		if (avail == 0) {
-			if (state == FLIGHT_DONE && off == (uint64_t)f->size)
+			/* Whether the store then takes it is not this reader's
+			 * business: it has the whole verified blob. */
+			if (verified && off == (uint64_t)f->size)
 				rc = 0;
 			else
 				rc = err_set(e, ERR_OPERATIONAL, "%s", f->why);

@@ -48,6 +48,7 @@ struct mr_stats {
 	uint64_t bytes_from_upstream;
 	uint64_t results_completed;     /* registry store: manifests put after their blobs */
 	uint64_t completion_failures;   /* ... and completions that stopped short */
+	uint64_t store_failures;        /* blobs downloaded whole but not stored */
 };
 
 /* Warnings go to `warn` (a line of text), which may be NULL. cfg must

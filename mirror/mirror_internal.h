@@ -42,11 +42,12 @@ struct blob_flight {
 	int64_t size;
 	int fd;                /* the spool */
 	uint64_t written;      /* bytes in the spool; under m->lock */
-	enum flight_state state;
+	enum flight_state state; /* FLIGHT_DONE: the store has the blob */
+	bool verified;         /* the spool holds the whole blob, which matched */
 	bool spool_broken;     /* a write to the spool failed: readers fail */
 	unsigned refs;         /* the filling thread and each reader */
-	pthread_cond_t more;   /* written, state or spool_broken changed */
-	char why[ERR_MSG_MAX]; /* FLIGHT_FAILED: the download's error */
+	pthread_cond_t more;   /* written, verified, state or spool_broken changed */
+	char why[ERR_MSG_MAX]; /* FLIGHT_FAILED: the download's or the store's error */
 };
 
 /* A result a registry store holds as blobs only (see "completing results"

@@ -234,6 +234,10 @@ static enum MHD_Result metrics_reply(struct MHD_Connection *c, struct request *r
 	COUNTER("completion_failures_total",
 		"Completions of such results that stopped short (the next pull of them retries).",
 		st.completion_failures);
+	COUNTER("store_failures_total",
+		"Blobs downloaded whole and verified that the store did not take (the next read "
+		"downloads them again).",
+		st.store_failures);
 	COUNTER("coalesced_blob_readers_total",
 		"Blob requests that read another request's upstream stream.",
 		st.coalesced_blob_readers);

@@ -3,6 +3,7 @@
 #include "registry.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -576,6 +577,48 @@ int rg_blob_get(struct rg_endpoint *ep, const char *digest, struct buf *out, str
 	return 0;
 }
 
+/* An upload source that can start again: rewind() before each attempt.
+ * err (may be NULL) is where the source says why it failed: such a
+ * failure is not the way's, and no new attempt would cure it. */
+struct rewindable {
+	rg_source_fn read;
+	void (*rewind)(void *ctx);
+	void *ctx;
+	struct err *err;
+};
+
+/* Upload a blob unless present, trying again from the start on a failure
+ * of the way: the HTTP layer does not retry a request whose body was
+ * sent. Each attempt is a new session, after asking whether the last one
+ * landed all the same. 1 uploaded, 0 present, -1 error. */
+static int put_source(struct rg_endpoint *ep, const char *digest, int64_t size,
+		      const struct rewindable *src, struct err *e)
+{
+	int present, attempt;
+
+	present = ep->ops->blob_exists(ep->transport, digest, NULL, e);
+	if (present < 0)
+		return -1;
+	if (present)
+		return 0;
+	for (attempt = 1;; attempt++) {
+		struct err ignored;
+
+		src->rewind(src->ctx);
+		if (ep->ops->blob_upload(ep->transport, digest, size, src->read, src->ctx, e) == 0)
+			return 1;
+		if (src->err && src->err->msg[0]) {
+			*e = *src->err;
+			return err_prefix(e, "store %s in %s", digest, ep->repository);
+		}
+		if (e->cls != ERR_OPERATIONAL || attempt >= UPLOAD_ATTEMPTS)
+			return attempt > 1 ? err_prefix(e, "after %d attempts", attempt) : -1;
+		usleep(100000u << attempt);
+		if (ep->ops->blob_exists(ep->transport, digest, NULL, &ignored) == 1)
+			return 1;
+	}
+}
+
 struct memory_source {
 	const char *data;
 	size_t len, pos;
@@ -593,36 +636,91 @@ static ssize_t source_from_memory(void *ctx, void *data, size_t n)
 	return (ssize_t)n;
 }
 
+static void rewind_memory(void *ctx)
+{
+	((struct memory_source *)ctx)->pos = 0;
+}
+
 int rg_blob_put(struct rg_endpoint *ep, const char *digest, const void *data, size_t len,
 		struct err *e)
 {
 	struct memory_source m = {data, len, 0};
-	int present, attempt;
+	struct rewindable src = {source_from_memory, rewind_memory, &m, NULL};
 
 	if (!ly_digest_matches(digest, data, len))
 		return err_set(e, ERR_INPUT, "%s: refusing to push a blob under digest %s it does not have",
 			       ep->repository, digest);
-	present = ep->ops->blob_exists(ep->transport, digest, NULL, e);
-	if (present < 0)
-		return -1;
-	if (present)
-		return 0;
-	/* An upload whose body was sent is not retried by the HTTP layer:
-	 * try it again here, from the start, a new session each time (the
-	 * bytes are in memory), and first ask whether the last one landed. */
-	for (attempt = 1;; attempt++) {
-		struct err ignored;
+	return put_source(ep, digest, (int64_t)len, &src, e);
+}
 
-		m.pos = 0;
-		if (ep->ops->blob_upload(ep->transport, digest, (int64_t)len, source_from_memory, &m,
-					 e) == 0)
-			return 1;
-		if (e->cls != ERR_OPERATIONAL || attempt >= UPLOAD_ATTEMPTS)
-			return attempt > 1 ? err_prefix(e, "after %d attempts", attempt) : -1;
-		usleep(100000u << attempt);
-		if (ep->ops->blob_exists(ep->transport, digest, NULL, &ignored) == 1)
-			return 1;
+/* A file's first size bytes, hashed as they are read: the read after the
+ * last byte (the HTTP layer asks before it sends the last chunk, http.c)
+ * fails unless they match the digest, so no upload of bytes that changed
+ * in the file commits. */
+struct file_source {
+	int fd;
+	uint64_t size, pos;
+	const char *digest;
+	struct ly_hash *hash;
+	struct err err; /* why a read failed */
+};
+
+static ssize_t source_from_file(void *ctx, void *data, size_t n)
+{
+	struct file_source *f = ctx;
+	char got[LY_DIGEST_MAX];
+	ssize_t r;
+
+	if (!f->hash) /* its creation failed: rewind_file said why */
+		return -1;
+	if (f->pos == f->size) {
+		ly_hash_final(f->hash, got);
+		ly_hash_free(f->hash);
+		f->hash = NULL;
+		if (strcmp(got, f->digest) == 0)
+			return 0;
+		err_set(&f->err, ERR_VERIFY, "the file holding blob %s now has %s", f->digest, got);
+		return -1;
 	}
+	if (n > f->size - f->pos)
+		n = (size_t)(f->size - f->pos);
+	do
+		r = pread(f->fd, data, n, (off_t)f->pos);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0) {
+		err_set(&f->err, ERR_OPERATIONAL, "reading the file holding blob %s: %s", f->digest,
+			r < 0 ? strerror(errno) : "it ends early");
+		return -1;
+	}
+	ly_hash_update(f->hash, data, (size_t)r);
+	f->pos += (uint64_t)r;
+	return r;
+}
+
+static void rewind_file(void *ctx)
+{
+	struct file_source *f = ctx;
+
+	f->pos = 0;
+	ly_hash_free(f->hash);
+	f->hash = NULL;
+	ly_hash_new_for(f->digest, &f->hash, &f->err);
+}
+
+int rg_blob_put_fd(struct rg_endpoint *ep, const char *digest, int64_t size, int fd,
+		   struct err *e)
+{
+	struct file_source f = {.fd = fd, .size = (uint64_t)size, .digest = digest};
+	struct rewindable src = {source_from_file, rewind_file, &f, &f.err};
+	int rc;
+
+	if (size < 0)
+		return err_set(e, ERR_INPUT, "%s@%s: negative blob size %lld", ep->repository,
+			       digest, (long long)size);
+	err_clear(&f.err);
+	rc = put_source(ep, digest, size, &src, e);
+	ly_hash_free(f.hash);
+	return rc;
 }
 
 /* For transfer.c: the transport behind an endpoint. */

@@ -128,6 +128,14 @@ int rg_blob_get(struct rg_endpoint *ep, const char *digest, struct buf *out, str
 int rg_blob_put(struct rg_endpoint *ep, const char *digest, const void *data, size_t len,
 		struct err *e);
 
+/* Store the blob held in fd's first size bytes (a spool file), unless
+ * present: read with pread (fd's offset is left alone, and others may
+ * read it meanwhile) and hashed as it goes, so an upload commits only
+ * bytes that match digest (ERR_VERIFY otherwise). A failure of the way is
+ * retried from the start. Returns 1 uploaded, 0 already there, -1. */
+int rg_blob_put_fd(struct rg_endpoint *ep, const char *digest, int64_t size, int fd,
+		   struct err *e);
+
 /* One page of a repository's tags, checked: each a valid tag. */
 struct rg_tag_page {
 	char **tags;

@@ -3,6 +3,7 @@
  * what must be refused is refused and leaves nothing behind. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -21,6 +22,7 @@
 #include "../../layers/hash.h"
 #include "../../manifest/mediatype.h"
 #include "../../registry/layout.h"
+#include "../../registry/registry.h"
 #include "../../registry/transport.h"
 
 struct fixture {
@@ -277,6 +279,57 @@ static void test_blob_size_mismatch_and_abort(void **state)
 	snprintf(path, sizeof(path), "%s/blobs/sha256", f->dir);
 	assert_int_equal(count_entries(path), 0);
 	assert_int_equal(f->ops->blob_exists(f->t, digest, NULL, &e), 0);
+}
+
+/* rg_blob_put_fd (the mirror's spool into its store): the file's first
+ * `size` bytes stored under their digest, once; a file whose bytes no
+ * longer match is refused as such and leaves nothing behind. */
+static void test_blob_put_from_file(void **state)
+{
+	struct fixture *f = *state;
+	char digest[LY_DIGEST_MAX], other[LY_DIGEST_MAX], ref[160], path[512];
+	static char data[300000];
+	struct rg_options opt;
+	struct rg_endpoint *ep;
+	struct buf back;
+	struct err e;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (char)(i * 7 + (i >> 11));
+	ly_sha256_digest(data, sizeof(data), digest);
+	snprintf(path, sizeof(path), "%s/spool", f->root);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, sizeof(data)), (ssize_t)sizeof(data));
+	assert_int_equal(write(fd, "trailing", 8), 8); /* past size: not part of it */
+	rg_options_init(&opt);
+	snprintf(ref, sizeof(ref), "oci:%s", f->dir);
+	assert_int_equal(rg_endpoint_open(ref, &opt, &ep, &e), 0);
+
+	assert_int_equal(rg_blob_put_fd(ep, digest, (int64_t)sizeof(data), fd, &e), 1);
+	assert_int_equal(lseek(fd, 0, SEEK_CUR), (off_t)sizeof(data) + 8); /* offset untouched */
+	buf_init(&back, sizeof(data));
+	assert_int_equal(f->ops->blob_fetch(f->t, digest, 0, sink_buf, &back, &e), 0);
+	assert_int_equal(back.len, sizeof(data));
+	assert_memory_equal(back.data, data, sizeof(data));
+	buf_free(&back);
+	assert_int_equal(rg_blob_put_fd(ep, digest, (int64_t)sizeof(data), fd, &e), 0);
+
+	/* The same file under another digest: its bytes are not that blob. */
+	ly_sha256_digest("something else", 14, other);
+	assert_int_equal(rg_blob_put_fd(ep, other, (int64_t)sizeof(data), fd, &e), -1);
+	assert_int_equal(e.cls, ERR_VERIFY);
+	assert_non_null(strstr(e.msg, "now has"));
+	assert_int_equal(f->ops->blob_exists(f->t, other, NULL, &e), 0);
+	/* A file shorter than the size announced. */
+	assert_int_equal(rg_blob_put_fd(ep, other, (int64_t)sizeof(data) + 100, fd, &e), -1);
+	assert_int_equal(f->ops->blob_exists(f->t, other, NULL, &e), 0);
+	snprintf(path, sizeof(path), "%s/blobs/sha256", f->dir);
+	assert_int_equal(count_entries(path), 1); /* only the good one, no temporary file */
+	rg_endpoint_free(ep);
+	close(fd);
 }
 
 static void test_blob_missing(void **state)
@@ -807,6 +860,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_blob_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_blob_digest_mismatch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_blob_size_mismatch_and_abort, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_blob_put_from_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_blob_missing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_digests_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_blob_concurrent_threads, setup, teardown),
