@@ -12,7 +12,7 @@ docker-registry skopeo umoci runc busybox-static qemu-user-static
 openssl apache2-utils python3 jq curl ca-certificates time iproute2 procps
 qemu-system-arm cpio debootstrap
 podman containerd wrk
-python3-botocore python3-yaml
+python3-botocore python3-yaml python3-prometheus-client
 "
 
 # The arm64 sensor is linked against Debian's arm64 musl (musl-dev:arm64), and

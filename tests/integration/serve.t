@@ -202,6 +202,24 @@ is "$status" 0 "skopeo pulls with credentials"
 b64=$(printf 'alice:%s' "$AUTH_PASS" | base64 -w0)
 ok "no credential in the access log" bash -c "! grep -q -e '$AUTH_PASS' -e '$b64' -e 'Authorization' '$AUTH_LOG'"
 like "$(grep '"route":"manifest","status":200' "$AUTH_LOG" | head -n 1)" '"user":"alice"' "the log names the user"
+# Its lines are JSON objects: requests (route, status), and warnings.
+ok "every log line is one JSON object, a request with its route and status or a warning (jq)" bash -c \
+	"grep '^{' '$AUTH_LOG' | jq -e -s 'length > 5 and all(.[]; type == \"object\" and ((has(\"route\") and (.status | type == \"number\")) or .level == \"warning\"))' >/dev/null"
+
+# --- /metrics, read by Prometheus's own Python parser -------------------------
+curl -s "http://$MIR/metrics" >"$T/metrics.txt"
+run "$PYTHON" -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(open(sys.argv[1]).read())}
+lat = fams["inlay_mirror_request_duration_seconds"]
+count = [s.value for s in lat.samples if s.name.endswith("_count")][0]
+inf = [s.value for s in lat.samples if s.labels.get("le") == "+Inf"][0]
+print(len(fams), fams["inlay_mirror_instrumentations"].type, lat.type,
+      int(fams["inlay_mirror_instrumentations"].samples[0].value), count == inf and count > 0)
+' "$T/metrics.txt"
+is "$status" 0 "/metrics parses as Prometheus text ($stderr)"
+like "$stdout" '^[0-9]+ counter histogram [0-9]+ True$' "with counters and a latency histogram whose +Inf bucket is its count ($stdout)"
 
 # --- TLS --------------------------------------------------------------------
 _mk_tls "$T/tls" || bail_out "openssl: $(cat "$T/tls/openssl.log")"
