@@ -9,6 +9,7 @@
 #define INLAY_SENSOR_CAPTURE_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -79,6 +80,12 @@ struct sn_capture {
 	unsigned nprocs;
 	struct sn_notify notify;
 	int notify_open;
+	/* The listener thread (trace.c) judges notifications under `lock`,
+	 * which the main thread holds whenever it is not waiting in the
+	 * supervisor's poll: so everything here, and the event output, has
+	 * one owner at a time. */
+	pthread_mutex_t lock;
+	int listener; /* the thread runs: it may use c and c->notify until exit */
 	struct bucket activity, alerts;
 };
 

@@ -56,6 +56,11 @@ void sn_supervisor_set_hooks(struct sn_supervisor *s, const struct sn_supervisor
 		memset(&s->hooks, 0, sizeof(s->hooks));
 }
 
+void sn_supervisor_set_lock(struct sn_supervisor *s, pthread_mutex_t *lock)
+{
+	s->lock = lock;
+}
+
 int sn_supervisor_watch_fd(struct sn_supervisor *s, int fd, sn_fd_cb cb, void *ctx,
 			   struct sn_err *e)
 {
@@ -288,7 +293,7 @@ int sn_supervisor_run(struct sn_supervisor *s, struct sn_err *e)
 	 * arrival; reaping once up front costs nothing. */
 	reap(s);
 	while (!s->done) {
-		int n = 0, execidx = -1;
+		int n = 0, execidx = -1, r;
 
 		pfd[n].fd = s->sigfd;
 		pfd[n++].events = POLLIN;
@@ -301,7 +306,12 @@ int sn_supervisor_run(struct sn_supervisor *s, struct sn_err *e)
 			pfd[n].fd = s->watch[i].fd;
 			pfd[n++].events = POLLIN;
 		}
-		if (poll(pfd, (nfds_t)n, -1) < 0) {
+		if (s->lock)
+			pthread_mutex_unlock(s->lock);
+		r = poll(pfd, (nfds_t)n, -1);
+		if (s->lock)
+			pthread_mutex_lock(s->lock);
+		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			return sn_err_sys(e, "poll");

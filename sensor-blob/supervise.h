@@ -32,6 +32,7 @@
 #ifndef INLAY_SENSOR_SUPERVISE_H
 #define INLAY_SENSOR_SUPERVISE_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/types.h>
 
@@ -81,6 +82,7 @@ struct sn_supervisor {
 	int sigfd;
 	int execfd;
 	int gave_tty; /* the child was given the terminal's foreground */
+	pthread_mutex_t *lock; /* see sn_supervisor_set_lock; may be NULL */
 	int nwatch;
 	struct {
 		int fd;
@@ -103,6 +105,11 @@ int sn_supervisor_init(struct sn_supervisor *s, const struct sn_supervisor_hooks
  * build them after sn_supervisor_init (it runs first, to block signals
  * early); before sn_supervisor_spawn. */
 void sn_supervisor_set_hooks(struct sn_supervisor *s, const struct sn_supervisor_hooks *hooks);
+
+/* A lock the caller holds, released by sn_supervisor_run only while it
+ * waits for something to happen (and taken back before it handles it):
+ * another thread that shares the hooks' state takes it meanwhile. */
+void sn_supervisor_set_lock(struct sn_supervisor *s, pthread_mutex_t *lock);
 
 /* Watch `fd` in the run loop; cb is called when it is readable. The caller
  * keeps ownership of fd. At most SN_SUPERVISOR_MAX_FDS. */

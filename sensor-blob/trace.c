@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -163,18 +164,18 @@ int sn_capture_on_wait(void *ctx, pid_t pid, int status)
 
 /* --- seccomp notifications ------------------------------------------------------------------- */
 
-static int notify_cb(void *ctx, int fd, struct sn_err *e)
+/* One notification received, judged and answered; judged under c->lock
+ * when `lock` (the listener thread; the poll loop's callback holds it
+ * already). Returns 0, or -errno of the receive. */
+static int notify_one(struct sn_capture *c, int lock)
 {
-	struct sn_capture *c = ctx;
 	struct sn_seccomp_notif n;
 	struct sn_syscall sc;
 	int err, want_exit, i, r;
 
-	(void)fd;
-	(void)e;
 	r = sn_notify_recv(&c->notify, &n);
 	if (r < 0)
-		return 0; /* ENOENT: the caller is gone; EINTR: poll again */
+		return r; /* ENOENT: the caller is gone; EINTR: try again */
 	sc.pid = (pid_t)n.pid;
 	sc.nr = n.data.nr;
 	sc.traced = 0;
@@ -183,12 +184,64 @@ static int notify_cb(void *ctx, int fd, struct sn_err *e)
 	sc.followed = c->mech != SN_MECH_NOTIFY;
 	for (i = 0; i < 6; i++)
 		sc.args[i] = n.data.args[i];
+	if (lock)
+		pthread_mutex_lock(&c->lock);
 	err = sn_cap_judge(c, &sc, sc.followed ? sn_cap_proc_find(c, sc.pid) : NULL, &want_exit);
+	if (lock)
+		pthread_mutex_unlock(&c->lock);
 	/* No SECCOMP_IOCTL_NOTIF_ID_VALID first: a caller that died while
 	 * its memory was read (its pid perhaps reused) has no waiting call,
 	 * and the kernel refuses the answer (ENOENT). */
 	sn_notify_reply(&c->notify, n.id, err);
 	return 0;
+}
+
+static int notify_cb(void *ctx, int fd, struct sn_err *e)
+{
+	(void)fd;
+	(void)e;
+	notify_one(ctx, 0);
+	return 0;
+}
+
+/* The listener thread: blocked in SECCOMP_IOCTL_NOTIF_RECV, where the
+ * kernel hands the CPU straight over from the caller (Linux 6.6's
+ * synchronous wake-up), instead of in the main loop's poll, which would
+ * cost a poll and its set-up on every create and exec the application
+ * makes. Ends only with the process (or if the listener is closed). */
+static void *listener_main(void *arg)
+{
+	struct sn_capture *c = arg;
+	int r;
+
+	for (;;) {
+		r = notify_one(c, 1);
+		if (r < 0 && r != -ENOENT && r != -EINTR)
+			return NULL;
+	}
+}
+
+/* Read the listener: on a thread of its own when one can be had, else
+ * from the supervisor's loop. */
+static int listen_on(struct sn_capture *c, struct sn_supervisor *sup, struct sn_err *e)
+{
+	pthread_attr_t attr;
+	pthread_t thread;
+	int r;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* It judges with the main thread's code: path and event buffers are
+	 * static, so a small stack does. */
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	r = pthread_create(&thread, &attr, listener_main, c);
+	pthread_attr_destroy(&attr);
+	if (r == 0) {
+		c->listener = 1;
+		sn_supervisor_set_lock(sup, &c->lock);
+		return 0;
+	}
+	return sn_supervisor_watch_fd(sup, c->notify.fd, notify_cb, c, e);
 }
 
 /* --- set-up ------------------------------------------------------------------------------- */
@@ -211,6 +264,9 @@ int sn_capture_new(const struct sn_capture_opts *o, struct sn_capture **ret, str
 	c->sock[0] = c->sock[1] = -1;
 	c->notify.fd = -1;
 	sn_cap_init(c);
+	/* Held by the main thread from now on (see struct sn_capture). */
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_lock(&c->lock);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sock) < 0) {
 		sn_err_sys(e, "capture: socketpair");
 		free(c);
@@ -424,7 +480,7 @@ int sn_capture_attach(struct sn_capture *c, pid_t pid, struct sn_supervisor *sup
 				if (sn_notify_open(&c->notify, fd, e) < 0)
 					return sn_err_prefix(e, "seccomp user notification");
 				c->notify_open = 1;
-				if (sn_supervisor_watch_fd(sup, c->notify.fd, notify_cb, c, e) < 0)
+				if (listen_on(c, sup, e) < 0)
 					return -1;
 			}
 			return 0;
@@ -452,7 +508,7 @@ int sn_capture_attach(struct sn_capture *c, pid_t pid, struct sn_supervisor *sup
 	if (rep.err == 0 && fd >= 0) {
 		if (sn_notify_open(&c->notify, fd, e) == 0) {
 			c->notify_open = 1;
-			if (sn_supervisor_watch_fd(sup, c->notify.fd, notify_cb, c, e) < 0)
+			if (listen_on(c, sup, e) < 0)
 				return -1;
 			c->mech = SN_MECH_NOTIFY;
 			sn_fmt(c->degraded, sizeof(c->degraded),
@@ -533,11 +589,16 @@ void sn_capture_free(struct sn_capture *c)
 	if (c->notify_open && c->mech != SN_MECH_NOTIFY)
 		sn_cap_kill_all(c);
 	sn_cap_forget_all(c);
-	if (c->notify_open)
-		sn_notify_close(&c->notify);
 	if (c->sock[0] >= 0)
 		close(c->sock[0]);
 	if (c->sock[1] >= 0)
 		close(c->sock[1]);
+	/* The listener thread may be in a receive into c->notify's buffers,
+	 * and waits for c->lock (held here) with whatever it received: c and
+	 * the listener stay until the process exits, which is next. */
+	if (c->listener)
+		return;
+	if (c->notify_open)
+		sn_notify_close(&c->notify);
 	free(c);
 }
