@@ -179,13 +179,13 @@ static int notify_one(struct sn_capture *c, int lock)
 	sc.pid = (pid_t)n.pid;
 	sc.nr = n.data.nr;
 	sc.traced = 0;
-	/* Hybrid: the caller is also a tracee, whose cache entry names it and
-	 * whose exec event comes next. */
-	sc.followed = c->mech != SN_MECH_NOTIFY;
 	for (i = 0; i < 6; i++)
 		sc.args[i] = n.data.args[i];
 	if (lock)
 		pthread_mutex_lock(&c->lock);
+	/* Hybrid: the caller is also a tracee, whose cache entry names it and
+	 * whose exec event comes next. */
+	sc.followed = c->mech != SN_MECH_NOTIFY;
 	err = sn_cap_judge(c, &sc, sc.followed ? sn_cap_proc_find(c, sc.pid) : NULL, &want_exit);
 	if (lock)
 		pthread_mutex_unlock(&c->lock);
