@@ -151,8 +151,8 @@ show skopeo --policy "$_SK_POLICY" copy -q --src-tls-verify=false "docker://$MIR
 MIR_DIGEST=$(skopeo_digest "docker://$MIR/${SRC#*/}")
 say "Mirror result $MIR_DIGEST, built from $DIGEST;"
 say "its entrypoint: $(skopeo --policy "$_SK_POLICY" inspect --config --raw --tls-verify=false "docker://$MIR/${SRC#*/}" | jq -c .config.Entrypoint)"
-say "The mirror's access log (base layers streamed from upstream, kept as they passed):"
-grep '^{"time"' "$MIR_LOG" | jq -c '{route, status, source, bytes}' | sed 's/^/    /' | head -n 12
+say "The mirror's access log (base layers streamed from upstream, kept in the store once downloaded):"
+grep '^{"time"' "$MIR_LOG" | jq -c 'select(.route) | {route, status, source, bytes}' | sed 's/^/    /' | head -n 12
 say "Its metrics: $(curl -s "http://$MIR/metrics" | grep -E '^inlay_mirror_(instrumentations|upstream_blob_streams)_total' | tr '\n' ' ')"
 
 step "Done"
