@@ -12,7 +12,8 @@
 #      (proxy.remoteurl) over the same upstream; ratio inlay / proxy, and
 #      the mirror's time to the manifest for the 200 MiB and a 1 MiB image;
 #      then the same pull through a mirror whose store is a registry (a new
-#      repository each run), which completes the store as the client pulls.
+#      repository each run), which takes the blobs from its spool once the
+#      client's download is over and then completes the result in the store.
 #
 # Runs alternate (MIRROR_RUNS per side, default 5); medians and ranges.
 # wrk, the servers and skopeo share this machine's CPUs: the ratios are what
