@@ -124,19 +124,61 @@ static size_t escape_one(const char *s, size_t avail, char *rep, size_t *used)
 	return 6;
 }
 
+/* How many bytes from s stand for themselves in JSON: printable ASCII but
+ * the quote and the backslash (almost all of a path or a command line). */
+static size_t plain_run(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\')
+			break;
+	}
+	return i;
+}
+
+/* Every event quotes its command line and paths twice (the output line and
+ * its field), on the application's path: runs of plain bytes are copied at
+ * once rather than escaped one by one. */
 size_t sn_json_quote(char *buf, size_t max, const char *s, size_t len)
 {
 	char rep[8];
-	size_t i, used, r, total = 0, o = 0, budget;
+	size_t i, run, used, r, total = 0, o = 0, budget;
 
 	if (max < 8)
 		return 0;
-	for (i = 0; i < len; i += used)
-		total += escape_one(s + i, len - i, rep, &used);
-	/* Whole string when it fits, otherwise as much as fits before "...". */
-	budget = total + 2 <= max ? total : max - 5;
+	/* Whole string when it fits, otherwise as much as fits before "...".
+	 * No escape is longer than 6 bytes: a short string surely fits. */
+	if (len <= (max - 2) / 6) {
+		budget = max - 2;
+	} else {
+		for (i = 0; i < len; i += used) {
+			run = plain_run(s + i, len - i);
+			if (run) {
+				total += run;
+				used = run;
+			} else {
+				total += escape_one(s + i, len - i, rep, &used);
+			}
+		}
+		budget = total + 2 <= max ? total : max - 5;
+	}
 	buf[o++] = '"';
 	for (i = 0; i < len; i += used) {
+		run = plain_run(s + i, len - i);
+		if (run) {
+			/* Plain bytes are one byte each: as many as fit. */
+			used = run <= budget - (o - 1) ? run : budget - (o - 1);
+			memcpy(buf + o, s + i, used);
+			o += used;
+			if (used < run) {
+				i += used;
+				break;
+			}
+			continue;
+		}
 		r = escape_one(s + i, len - i, rep, &used);
 		if (o - 1 + r > budget)
 			break;
